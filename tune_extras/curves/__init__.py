@@ -1,0 +1,1 @@
+"""Framework-free core (curves). Imports neither optuna nor ray."""

@@ -1,0 +1,1 @@
+"""Framework-free core (halving). Imports neither optuna nor ray."""
