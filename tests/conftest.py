@@ -17,3 +17,23 @@ def opda_available() -> bool:
     if not opda_dir().exists():
         pytest.skip(f"opda data not found at {opda_dir()} (set TUNE_EXTRAS_SHARED)")
     return True
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    """A real local Ray for one test module: 2 CPUs and 2 *logical* GPUs (no GPU hardware needed).
+
+    Ray assigns CUDA_VISIBLE_DEVICES per task from the logical GPUs, so GPU placement is testable here.
+    """
+    ray = pytest.importorskip("ray")
+    if ray.is_initialized():
+        ray.shutdown()
+    ray.init(
+        num_cpus=2,
+        num_gpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+    )
+    yield ray
+    ray.shutdown()
