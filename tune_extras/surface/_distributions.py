@@ -216,11 +216,13 @@ class QuadraticDistribution(_NearOptimumDistribution):
         super().__init__(a, b, c, direction)
 
     def __repr__(self) -> str:
-        return f"QuadraticDistribution(a={self.a:g}, b={self.b:g}, c={self.c:g}, {self.direction!r})"
+        return (
+            f"QuadraticDistribution(a={self.a:g}, b={self.b:g}, c={self.c:g}, {self.direction!r})"
+        )
 
     def _cdf_loss(self, x: FloatArray) -> FloatArray:
         u = np.clip((x - self._lo) / self._width, 0.0, 1.0)
-        return u ** (self.c / 2.0)  # type: ignore[no-any-return]
+        return u ** (self.c / 2.0)
 
     def _pdf_loss(self, x: FloatArray) -> FloatArray:
         u = (x - self._lo) / self._width
@@ -230,7 +232,7 @@ class QuadraticDistribution(_NearOptimumDistribution):
         return np.where(inside, dens, 0.0)
 
     def _ppf_loss(self, q: FloatArray) -> FloatArray:
-        return self._lo + self._width * q ** (2.0 / self.c)  # type: ignore[no-any-return]
+        return self._lo + self._width * q ** (2.0 / self.c)
 
     def _sample_loss(self, size: int | tuple[int, ...], rng: np.random.Generator) -> FloatArray:
         return self._ppf_loss(rng.random(size))
@@ -318,4 +320,4 @@ class NoisyQuadraticDistribution(_NearOptimumDistribution):
     def _sample_loss(self, size: int | tuple[int, ...], rng: np.random.Generator) -> FloatArray:
         u = rng.random(size)
         z = rng.standard_normal(size)
-        return self._lo + self._width * u ** (2.0 / self.c) + self.sigma * z  # type: ignore[no-any-return]
+        return self._lo + self._width * u ** (2.0 / self.c) + self.sigma * z

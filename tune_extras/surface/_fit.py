@@ -158,7 +158,11 @@ def _minimize(
 ) -> tuple[FloatArray, float]:
     """L-BFGS-B on ``fun(x) -> (value, gradient)``."""
     result = optimize.minimize(
-        fun, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+        fun,
+        x0,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
         options={"maxiter": 500, "ftol": 1e-11, "gtol": 1e-7},
     )
     return np.asarray(result.x, dtype=np.float64), float(result.fun)
@@ -170,7 +174,8 @@ def _starts(tail: _Tail) -> list[FloatArray]:
     n_total = tail.size + tail.n_censored
     p = tail.size / n_total
     cum = np.cumsum(r)
-    quarter = float(z[min(np.searchsorted(cum, max(1.0, 0.25 * tail.size)), len(z) - 1)])
+    index = min(int(np.searchsorted(cum, max(1.0, 0.25 * tail.size))), len(z) - 1)
+    quarter = float(z[index])
     starts = []
     for c0 in (1.0, 2.0, 4.0, 8.0):
         rho = 0.25 ** (2.0 / c0)
@@ -182,7 +187,9 @@ def _starts(tail: _Tail) -> list[FloatArray]:
     return [np.clip(x, [b[0] for b in _BOUNDS], [b[1] for b in _BOUNDS]) for x in starts]
 
 
-def _fit_tail(tail: _Tail, warm: FloatArray | None = None, n_starts: int = 2) -> tuple[FloatArray, float]:
+def _fit_tail(
+    tail: _Tail, warm: FloatArray | None = None, n_starts: int = 2
+) -> tuple[FloatArray, float]:
     candidates = _starts(tail)
     if warm is not None:
         candidates.append(warm)
@@ -264,7 +271,12 @@ def _profile(
 
 
 def _profile_bound(
-    tail: _Tail, theta: FloatArray, value: float, index: int, sign: float, threshold: float,
+    tail: _Tail,
+    theta: FloatArray,
+    value: float,
+    index: int,
+    sign: float,
+    threshold: float,
     se: float,
 ) -> float:
     """The end of the profile-likelihood interval for parameter ``index`` on side ``sign``.
@@ -335,8 +347,10 @@ def _bartlett_factor(tail: _Tail, theta: FloatArray, n_boot: int, seed: int) -> 
         for index in (_A, _LOG_C):
             start = fitted.copy()
             start[index] = truth[index]
-            f_prof = min(_profile(boot, index, float(truth[index]), start, grid=False)[1],
-                         _objective(truth, boot))
+            f_prof = min(
+                _profile(boot, index, float(truth[index]), start, grid=False)[1],
+                _objective(truth, boot),
+            )
             deviances.append(max(2.0 * (f_prof - f_max), 0.0))
     return max(1.0, float(np.mean(deviances))) if deviances else 1.0
 
@@ -492,7 +506,9 @@ def fit_near_optimum(
         raise ValueError(f"n_boot must be an int >= 0, got {n_boot!r}")
     y = np.asarray(values, dtype=np.float64).ravel()
     if not np.all(np.isfinite(y)):
-        raise ValueError(f"values must be finite; got {int(np.sum(~np.isfinite(y)))} NaN/inf values")
+        raise ValueError(
+            f"values must be finite; got {int(np.sum(~np.isfinite(y)))} NaN/inf values"
+        )
     n = y.size
     if n < MIN_TRIALS:
         raise ValueError(f"the fit needs at least {MIN_TRIALS} values, got {n}")

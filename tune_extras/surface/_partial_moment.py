@@ -89,8 +89,9 @@ def _moment(
     lo = np.clip(flat - _WINDOW * s, 0.0, 1.0)
     hi = np.clip(flat + _WINDOW * s, 0.0, 1.0)
 
-    def accumulate(mask: NDArray[np.bool_], v: FloatArray, base: FloatArray, w: FloatArray,
-                   factor: FloatArray) -> None:
+    def accumulate(
+        mask: NDArray[np.bool_], v: FloatArray, base: FloatArray, w: FloatArray, factor: FloatArray
+    ) -> None:
         z = (v - flat[mask, None]) / s
         integrand = base * _normal_pdf(z) / s
         outs[0][mask] = factor * (integrand @ w)
