@@ -188,15 +188,21 @@ def _starts(tail: _Tail) -> list[FloatArray]:
 
 
 def _fit_tail(
-    tail: _Tail, warm: FloatArray | None = None, n_starts: int = 2
+    tail: _Tail, warm: FloatArray | None = None, n_starts: int = 3
 ) -> tuple[FloatArray, float]:
+    """Maximise the criterion from the ``n_starts`` best grid starts and from ``warm``.
+
+    The surface in ``(c, sigma)`` can have several local optima (a large ``c`` with little noise
+    against a small ``c`` with much noise), so several starts are worth their cost.
+    """
     candidates = _starts(tail)
-    if warm is not None:
-        candidates.append(warm)
     scores = [_objective(x, tail) for x in candidates]
-    best_x, best_f = candidates[int(np.argmin(scores))], math.inf
-    for index in np.argsort(scores)[:n_starts]:
-        x, f = _minimize(lambda t: _objective_and_grad(t, tail), candidates[int(index)], _BOUNDS)
+    chosen = [candidates[int(i)] for i in np.argsort(scores)[:n_starts]]
+    if warm is not None:
+        chosen.append(warm)
+    best_x, best_f = chosen[0], math.inf
+    for start in chosen:
+        x, f = _minimize(lambda t: _objective_and_grad(t, tail), start, _BOUNDS)
         if f < best_f:
             best_x, best_f = x, f
     return best_x, best_f
@@ -212,29 +218,29 @@ def _at_bound(theta: FloatArray) -> NDArray[np.bool_]:
 def _covariance(theta: FloatArray, tail: _Tail) -> FloatArray:
     """Inverse Hessian of ``-S`` over the parameters not at a bound (NaN elsewhere).
 
-    The Hessian is the central difference of the analytic gradient, symmetrised.
+    The Hessian is the central difference of the analytic gradient, symmetrised. When it is not
+    positive definite (typically a noise level so small that the criterion is flat in it), the
+    noise parameter is held fixed and the other three are inverted.
     """
     free = np.flatnonzero(~_at_bound(theta))
-    cov = np.full((4, 4), np.nan)
-    if free.size == 0:
-        return cov
     h = 1e-4
-    hess = np.empty((free.size, free.size))
-    for row, i in enumerate(free):
+    hess = np.zeros((4, 4))
+    for i in free:
         step = np.zeros(4)
         step[i] = h
         up = _objective_and_grad(theta + step, tail)[1]
         down = _objective_and_grad(theta - step, tail)[1]
-        hess[row] = (up - down)[free] / (2.0 * h)
+        hess[i] = (up - down) / (2.0 * h)
     hess = 0.5 * (hess + hess.T)
-    try:
-        inv = np.linalg.inv(hess)
-    except np.linalg.LinAlgError:
-        return cov
-    if np.any(np.diag(inv) <= 0):
-        return cov
-    cov[np.ix_(free, free)] = inv
-    return cov
+    for subset in (free, free[free != _LOG_S]):
+        cov = np.full((4, 4), np.nan)
+        if subset.size == 0:
+            return cov
+        block = hess[np.ix_(subset, subset)]
+        if np.all(np.linalg.eigvalsh(block) > 0):
+            cov[np.ix_(subset, subset)] = np.linalg.inv(block)
+            return cov
+    return np.full((4, 4), np.nan)
 
 
 def _profile(

@@ -1,0 +1,134 @@
+"""Read an Optuna study into the analyzer's trials table, without ever writing to it."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    import optuna
+
+_STATE_NAMES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
+
+
+def open_storage(storage: str) -> Any:
+    """Open an Optuna storage read-only from a URL or a journal-file path.
+
+    Accepted forms: RDB URLs (``sqlite:///path.db``, ``postgresql://...``, ``mysql://...``),
+    and ``journal:///path/to/file.log`` (or a plain path to an existing journal file). A sqlite or journal file that does not exist is an error, so a
+    typo never creates an empty database; RDB tables are never created or migrated.
+
+    Raises:
+        ValueError: For an unknown URL form, a missing file, or a database that is not an Optuna
+            storage.
+    """
+    import optuna
+
+    if storage.startswith("sqlite:///"):
+        path = storage[len("sqlite:///") :].split("?", 1)[0]
+        if path and path != ":memory:" and not os.path.exists(path):
+            raise ValueError(f"no sqlite database at {path!r} (from storage URL {storage!r})")
+    if "://" in storage and not storage.startswith("journal://"):
+        try:
+            return optuna.storages.RDBStorage(storage, skip_table_creation=True)
+        except Exception as error:  # sqlalchemy raises many types; name the URL in one message
+            raise ValueError(f"cannot open Optuna storage {storage!r}: {error}") from error
+    path = storage[len("journal://") :] if storage.startswith("journal://") else storage
+    if not os.path.isfile(path):
+        raise ValueError(
+            f"storage {storage!r} is neither a database URL (e.g. sqlite:///study.db) nor an "
+            "existing journal file"
+        )
+    from optuna.storages.journal import JournalFileBackend
+
+    return optuna.storages.JournalStorage(JournalFileBackend(path))
+
+
+def load_study(storage: str, study_name: str | None = None) -> optuna.Study:
+    """Load a study by name (or the only study in the storage) for reading."""
+    import optuna
+
+    backend = open_storage(storage)
+    try:
+        summaries = optuna.get_all_study_summaries(backend, include_best_trial=False)
+    except Exception as error:
+        raise ValueError(f"{storage!r} is not a readable Optuna storage: {error}") from error
+    names = [summary.study_name for summary in summaries]
+    if study_name is None:
+        if len(names) != 1:
+            raise ValueError(
+                f"storage {storage!r} holds {len(names)} studies {names}; name one with study_name"
+            )
+        study_name = names[0]
+    if study_name not in names:
+        raise ValueError(f"no study named {study_name!r} in {storage!r}; studies there: {names}")
+    return optuna.load_study(study_name=study_name, storage=backend)
+
+
+def load_trials(
+    study: optuna.Study | str, study_name: str | None = None, objective: int | None = None
+) -> pd.DataFrame:
+    """The trials of an Optuna study as the analyzer's trials table.
+
+    Args:
+        study: An :class:`optuna.Study`, or a storage URL / journal path (see :func:`open_storage`).
+        study_name: The study to read when ``study`` is a storage holding several.
+        objective: For a multi-objective study, the index of the objective to analyse (required
+            there); must be ``None`` or ``0`` for a single-objective study.
+
+    Returns:
+        A DataFrame with columns ``number``, ``value`` (float; NaN when the trial has none), ``state``
+        (``"COMPLETE"``, ``"PRUNED"``, ``"FAIL"``, ...), ``datetime_start`` and ``params_<name>`` for
+        each hyperparameter; ``attrs`` holds ``direction``, ``study_name``, ``sampler`` (class name
+        when known, else ``None``) and ``distributions`` (name -> Optuna distribution).
+    """
+    import optuna
+
+    from_storage = isinstance(study, str)
+    if isinstance(study, str):
+        study = load_study(study, study_name)
+    elif not isinstance(study, optuna.Study):
+        raise TypeError(f"expected an optuna.Study or a storage URL, got {type(study).__name__}")
+
+    directions = study.directions
+    if len(directions) > 1:
+        if objective is None:
+            raise ValueError(
+                f"study {study.study_name!r} has {len(directions)} objectives; choose one with "
+                "objective=K (0-based)"
+            )
+        if not 0 <= objective < len(directions):
+            raise ValueError(f"objective must be in 0..{len(directions) - 1}, got {objective}")
+    elif objective not in (None, 0):
+        raise ValueError(f"study {study.study_name!r} has one objective; got objective={objective}")
+    index = objective or 0
+
+    rows: list[dict[str, Any]] = []
+    distributions: dict[str, Any] = {}
+    for trial in study.get_trials(deepcopy=False):
+        value = float("nan")
+        if trial.values is not None and len(trial.values) > index:
+            raw = trial.values[index]
+            value = float(raw) if isinstance(raw, int | float) else float("nan")
+        row: dict[str, Any] = {
+            "number": trial.number,
+            "value": value,
+            "state": trial.state.name,
+            "datetime_start": trial.datetime_start,
+        }
+        for name, param in trial.params.items():
+            row[f"params_{name}"] = param
+        distributions.update(trial.distributions)
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=None if rows else ["number", "value", "state"])
+    direction = directions[index]
+    table.attrs["direction"] = (
+        "maximize" if direction == optuna.study.StudyDirection.MAXIMIZE else "minimize"
+    )
+    table.attrs["study_name"] = study.study_name
+    # A study loaded from storage gets a default sampler, which says nothing of how it was run.
+    table.attrs["sampler"] = None if from_storage else type(study.sampler).__name__
+    table.attrs["distributions"] = distributions
+    return table
