@@ -17,8 +17,9 @@ def open_storage(storage: str) -> Any:
     """Open an Optuna storage read-only from a URL or a journal-file path.
 
     Accepted forms: RDB URLs (``sqlite:///path.db``, ``postgresql://...``, ``mysql://...``),
-    and ``journal:///path/to/file.log`` (or a plain path to an existing journal file). A sqlite or journal file that does not exist is an error, so a
-    typo never creates an empty database; RDB tables are never created or migrated.
+    and ``journal:///path/to/file.log`` (or a plain path to an existing journal file). A sqlite
+    or journal file that does not exist is an error, so a typo never creates an empty database;
+    RDB tables are never created or migrated.
 
     Raises:
         ValueError: For an unknown URL form, a missing file, or a database that is not an Optuna
