@@ -17,7 +17,8 @@ Method (all of it numpy/scipy; see docs/analyzer.md for the plain-words version)
 2. **Automatic threshold by intersection of confidence intervals (ICI).** The tail size is chosen among
    a geometric grid ``k_min, 1.5 k_min, ..., n`` by Lepski's method in its ICI form (Goldenshluger &
    Nemirovski 1997; for tail fits, Drees & Kaufmann 1998): going from the deepest tail outwards, keep the
-   largest ``k`` such that the Wald intervals ``estimate +- width * se`` of the best value ``a`` and of
+   largest ``k`` such that the tail still passes a Kolmogorov-Smirnov test of fit at level 0.01
+   and the Wald intervals ``estimate +- width * se`` of the best value ``a`` and of
    ``log c`` of all tails up to ``k`` still share a common point. Deep tails are unbiased but noisy;
    larger tails are precise but, once the surface stops being quadratic, biased. ICI stops where the bias
    becomes visible against the noise.
@@ -52,6 +53,8 @@ FloatArray = NDArray[np.float64]
 MIN_TRIALS = 20
 #: Fewest tail values in the deepest candidate tail.
 MIN_TAIL = 12
+#: A candidate tail whose Kolmogorov-Smirnov p-value falls below this ends the threshold search.
+GOF_LEVEL = 0.01
 #: Most bins of the grouped likelihood (see ``_make_tail``).
 MAX_BINS = 200
 
@@ -60,7 +63,7 @@ MAX_BINS = 200
 _BOUNDS = (
     (-50.0, 0.99),
     (math.log(1e-3), math.log(1e6)),
-    (math.log(0.25), math.log(64.0)),
+    (0.0, math.log(64.0)),  # 1 <= c <= 64: at least one direction matters near the optimum
     (math.log(1e-6), math.log(5.0)),
 )
 _A, _LOG_W, _LOG_C, _LOG_S = range(4)
@@ -163,7 +166,7 @@ def _minimize(
         jac=True,
         method="L-BFGS-B",
         bounds=bounds,
-        options={"maxiter": 500, "ftol": 1e-11, "gtol": 1e-7},
+        options={"maxiter": 200, "ftol": 1e-11, "gtol": 1e-7},
     )
     return np.asarray(result.x, dtype=np.float64), float(result.fun)
 
@@ -177,7 +180,7 @@ def _starts(tail: _Tail) -> list[FloatArray]:
     index = min(int(np.searchsorted(cum, max(1.0, 0.25 * tail.size))), len(z) - 1)
     quarter = float(z[index])
     starts = []
-    for c0 in (1.0, 2.0, 4.0, 8.0):
+    for c0 in (1.05, 2.0, 4.0, 8.0):
         rho = 0.25 ** (2.0 / c0)
         a0 = (quarter - rho) / (1.0 - rho) if rho < 1.0 else -0.1
         a0 = min(a0, -0.02)
@@ -206,6 +209,23 @@ def _fit_tail(
         if f < best_f:
             best_x, best_f = x, f
     return best_x, best_f
+
+
+def _tail_ks(theta: FloatArray, tail: _Tail, losses: FloatArray) -> tuple[float, float]:
+    """Kolmogorov-Smirnov distance of the tail from the fit conditioned on the tail, and its p-value.
+
+    Ties are handled: the empirical CDF jumps once per distinct value.
+    """
+    k = tail.size
+    cdf = _cdf(theta, (losses[:k] - tail.loc) / tail.scale)
+    conditional = cdf / _cdf(theta, np.array([1.0]))[0]
+    ks = float(
+        max(
+            np.max(np.arange(1, k + 1) / k - conditional),
+            np.max(conditional - np.arange(0, k) / k),
+        )
+    )
+    return ks, float(stats.kstwo.sf(ks, k))
 
 
 def _at_bound(theta: FloatArray) -> NDArray[np.bool_]:
@@ -386,6 +406,7 @@ class TailCandidate:
     best_se: float
     c: float
     log_c_se: float
+    ks_pvalue: float
 
 
 @dataclass(frozen=True)
@@ -540,7 +561,8 @@ def fit_near_optimum(
     chosen: tuple[_Tail, FloatArray, float, FloatArray] | None = None
     candidates: list[TailCandidate] = []
     warm: FloatArray | None = None
-    intersection = (-math.inf, math.inf)
+    intersection = (-math.inf, math.inf, -math.inf, math.inf)
+    informed = False  # has any candidate so far had a finite standard error?
     for k in sizes:
         tail_k = _make_tail(losses, k)
         # Carry the previous solution over to the new standardisation.
@@ -550,6 +572,7 @@ def fit_near_optimum(
         cov = _covariance(theta, tail_k)
         best = tail_k.loc + tail_k.scale * theta[_A]
         best_se = tail_k.scale * math.sqrt(cov[_A, _A]) if np.isfinite(cov[_A, _A]) else math.inf
+        ks_p = _tail_ks(theta, tail_k, losses)[1]
         log_c_se = math.sqrt(cov[_LOG_C, _LOG_C]) if np.isfinite(cov[_LOG_C, _LOG_C]) else math.inf
         sign = 1.0 if direction == "minimize" else -1.0
         candidates.append(
@@ -560,13 +583,21 @@ def fit_near_optimum(
                 best_se,
                 math.exp(theta[_LOG_C]),
                 log_c_se,
+                ks_p,
             )
         )
+        log_c = float(theta[_LOG_C])
         low = max(intersection[0], best - ici_width * best_se)
         high = min(intersection[1], best + ici_width * best_se)
-        if chosen is not None and low > high:
+        low_c = max(intersection[2], log_c - ici_width * log_c_se)
+        high_c = min(intersection[3], log_c + ici_width * log_c_se)
+        degenerate = not math.isfinite(best_se) and informed
+        if chosen is not None and (low > high or low_c > high_c or degenerate or ks_p < GOF_LEVEL):
+            # The new tail disagrees with a deeper one, its fit has become degenerate, or the noisy
+            # quadratic no longer describes it.
             break
-        intersection = (low, high)
+        informed = informed or math.isfinite(best_se)
+        intersection = (low, high, low_c, high_c)
         chosen = (tail_k, theta, f, cov)
         warm = theta
     assert chosen is not None
@@ -616,22 +647,14 @@ def _finish(
         tail.loc + tail.scale * a_hi if math.isfinite(a_hi) else math.inf,
     )
     c_interval = (
-        math.exp(logc_lo) if math.isfinite(logc_lo) else 0.0,
+        math.exp(logc_lo) if math.isfinite(logc_lo) else 1.0,
         math.exp(logc_hi) if math.isfinite(logc_hi) else math.inf,
     )
     if direction == "maximize":
         a_interval = (-a_interval[1], -a_interval[0])
     dist = _to_distribution(theta, tail.loc, tail.scale, direction)
 
-    # Goodness of fit of the tail, conditioned on lying below the threshold.
-    z_all = (losses[: tail.size] - tail.loc) / tail.scale
-    cdf = _cdf(theta, z_all)
-    conditional = cdf / _cdf(theta, np.array([1.0]))[0]
-    k = tail.size
-    ecdf_hi = np.arange(1, k + 1) / k
-    ecdf_lo = np.arange(0, k) / k
-    ks = float(max(np.max(ecdf_hi - conditional), np.max(conditional - ecdf_lo)))
-    ks_p = float(stats.kstwo.sf(ks, k))
+    ks, ks_p = _tail_ks(theta, tail, losses)
     return NearOptimumFit(
         distribution=dist,
         best=dist.best,
@@ -641,9 +664,9 @@ def _finish(
         sigma=dist.sigma,
         direction=direction,
         n_trials=n,
-        n_tail=k,
-        threshold=float(losses[k - 1] if direction == "minimize" else -losses[k - 1]),
-        tail_mass=k / n,
+        n_tail=tail.size,
+        threshold=float(losses[tail.size - 1] * (1.0 if direction == "minimize" else -1.0)),
+        tail_mass=tail.size / n,
         ks_statistic=ks,
         ks_pvalue=ks_p,
         candidates=candidates,
