@@ -14,14 +14,14 @@ Method (all of it numpy/scipy; see docs/analyzer.md for the plain-words version)
    with accuracies on a finite validation set) are handled exactly. Parameters are optimised in the
    unconstrained form ``(a, log(b - a), log c, log(sigma / (b - a)))`` by L-BFGS-B, after a grid of starts.
 
-2. **Automatic threshold by intersection of confidence intervals (ICI).** The tail size is chosen among
-   a geometric grid ``k_min, 1.5 k_min, ..., n`` by Lepski's method in its ICI form (Goldenshluger &
-   Nemirovski 1997; for tail fits, Drees & Kaufmann 1998): going from the deepest tail outwards, keep the
-   largest ``k`` such that the tail still passes a Kolmogorov-Smirnov test of fit at level 0.01
-   and the Wald intervals ``estimate +- width * se`` of the best value ``a`` and of
-   ``log c`` of all tails up to ``k`` still share a common point. Deep tails are unbiased but noisy;
-   larger tails are precise but, once the surface stops being quadratic, biased. ICI stops where the bias
-   becomes visible against the noise.
+2. **Automatic threshold by Lepski's method.** The tail size is chosen among a geometric grid
+   ``k_min, 1.5 k_min, ..., n`` by Lepski's balancing principle (Lepski 1990; for tail fits, Drees &
+   Kaufmann 1998): going from the deepest tail outwards, keep the largest ``k`` whose estimates of the
+   best value ``a`` and of ``log c`` lie within ``width`` (Wald) standard errors of those of every
+   deeper tail, and whose tail still passes a
+   Kolmogorov-Smirnov test of fit at level 0.01. Deep tails are unbiased but noisy; larger tails are
+   precise but, once the surface stops being quadratic, biased. The rule stops where the bias becomes
+   visible against the noise.
 
 3. **Profile-likelihood intervals** for ``a`` and ``c`` at the chosen tail:
    ``{theta : 2 (S_max - S_profile(theta)) <= chi2_1(level)}``, found by secant steps on the signed root
@@ -172,22 +172,29 @@ def _minimize(
     return np.asarray(result.x, dtype=np.float64), float(result.fun)
 
 
-def _starts(tail: _Tail) -> list[FloatArray]:
-    """Moment-style starting points for a grid of ``c`` and noise levels."""
+def _starts(tail: _Tail, index: int | None = None, value: float = 0.0) -> list[FloatArray]:
+    """Moment-style starting points for a grid of ``c`` and noise levels.
+
+    With ``index`` given, parameter ``index`` is held at ``value`` (for profiles) and the other
+    starting values are derived consistently with it.
+    """
     z, r = tail.values, tail.counts
     n_total = tail.size + tail.n_censored
     p = tail.size / n_total
     cum = np.cumsum(r)
-    index = min(int(np.searchsorted(cum, max(1.0, 0.25 * tail.size))), len(z) - 1)
-    quarter = float(z[index])
+    position = min(int(np.searchsorted(cum, max(1.0, 0.25 * tail.size))), len(z) - 1)
+    quarter = float(z[position])
+    c_grid = (math.exp(value),) if index == _LOG_C else (1.05, 2.0, 4.0, 8.0)
     starts = []
-    for c0 in (1.05, 2.0, 4.0, 8.0):
+    for c0 in c_grid:
         rho = 0.25 ** (2.0 / c0)
-        a0 = (quarter - rho) / (1.0 - rho) if rho < 1.0 else -0.1
-        a0 = min(a0, -0.02)
+        a0 = min((quarter - rho) / (1.0 - rho), -0.02) if index != _A else min(value, 0.98)
         w0 = (1.0 - a0) / p ** (2.0 / c0)
         for s0 in (1e-3, 0.05, 0.3):
-            starts.append(np.array([a0, math.log(w0), math.log(c0), math.log(s0)]))
+            start = np.array([a0, math.log(w0), math.log(c0), math.log(s0)])
+            if index is not None:
+                start[index] = value
+            starts.append(start)
     return [np.clip(x, [b[0] for b in _BOUNDS], [b[1] for b in _BOUNDS]) for x in starts]
 
 
@@ -283,11 +290,9 @@ def _profile(
         return value, grad[others]
 
     best_rest, best_f = _minimize(fun, warm[others], bounds)
-    starts = _starts(tail) if grid else []
-    for start in starts:
-        start[index] = x
-    grid_best = min(starts, key=lambda t: _objective(t, tail)) if starts else None
-    if grid_best is not None and _objective(grid_best, tail) < best_f + 2.0:
+    if grid:
+        starts = _starts(tail, index, x)
+        grid_best = min(starts, key=lambda t: _objective(t, tail))
         rest, f = _minimize(fun, grid_best[others], bounds)
         if f < best_f:
             best_rest, best_f = rest, f
@@ -493,7 +498,7 @@ def fit_near_optimum(
     *,
     tail: int | float | str = "auto",
     confidence: float = 0.95,
-    ici_width: float = 3.0,
+    lepski_width: float = 3.0,
     n_boot: int = 20,
     seed: int = 0,
 ) -> NearOptimumFit:
@@ -502,11 +507,11 @@ def fit_near_optimum(
     Args:
         values: Final objective values of i.i.d. random-search trials (at least 20, finite).
         direction: ``"minimize"`` for a loss, ``"maximize"`` for a score.
-        tail: ``"auto"`` (choose the threshold by ICI, see the module docstring), an ``int`` number of
+        tail: ``"auto"`` (choose the threshold by Lepski's rule, see the module docstring), an ``int`` number of
             best values to fit, or a ``float`` in ``(0, 1]`` share of them.
         confidence: Level of the profile-likelihood intervals, in ``(0, 1)``.
-        ici_width: Half-width, in standard errors, of the intervals intersected by ICI (> 0). Larger
-            values accept larger tails.
+        lepski_width: Lepski's constant: how many standard errors two tails' estimates may differ by
+            (> 0). Larger values accept larger tails.
         n_boot: Parametric-bootstrap samples for the Bartlett correction of the intervals (>= 0;
             0 gives plain Wilks intervals, which under-cover for small tails).
         seed: Seed of the bootstrap, so that the same data give the same intervals.
@@ -528,7 +533,7 @@ def fit_near_optimum(
     # The fit makes thousands of tiny L-BFGS-B steps; a multi-threaded BLAS only adds overhead to
     # them (4x slower on a busy 2-core machine), so BLAS runs single-threaded here.
     with threadpool_limits(limits=1, user_api="blas"):
-        return _fit_near_optimum(values, direction, tail, confidence, ici_width, n_boot, seed)
+        return _fit_near_optimum(values, direction, tail, confidence, lepski_width, n_boot, seed)
 
 
 def _fit_near_optimum(
@@ -536,15 +541,15 @@ def _fit_near_optimum(
     direction: str,
     tail: int | float | str,
     confidence: float,
-    ici_width: float,
+    lepski_width: float,
     n_boot: int,
     seed: int,
 ) -> NearOptimumFit:
     direction = _check_direction(direction)
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    if not ici_width > 0:
-        raise ValueError(f"ici_width must be > 0, got {ici_width}")
+    if not lepski_width > 0:
+        raise ValueError(f"lepski_width must be > 0, got {lepski_width}")
     if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 0:
         raise ValueError(f"n_boot must be an int >= 0, got {n_boot!r}")
     y = np.asarray(values, dtype=np.float64).ravel()
@@ -577,8 +582,7 @@ def _fit_near_optimum(
     chosen: tuple[_Tail, FloatArray, float, FloatArray] | None = None
     candidates: list[TailCandidate] = []
     warm: FloatArray | None = None
-    intersection = (-math.inf, math.inf, -math.inf, math.inf)
-    informed = False  # has any candidate so far had a finite standard error?
+    accepted: list[tuple[FloatArray, FloatArray]] = []  # (a, log c) estimates and their se
     for k in sizes:
         tail_k = _make_tail(losses, k)
         # Carry the previous solution over to the new standardisation.
@@ -602,18 +606,26 @@ def _fit_near_optimum(
                 ks_p,
             )
         )
-        log_c = float(theta[_LOG_C])
-        low = max(intersection[0], best - ici_width * best_se)
-        high = min(intersection[1], best + ici_width * best_se)
-        low_c = max(intersection[2], log_c - ici_width * log_c_se)
-        high_c = min(intersection[3], log_c + ici_width * log_c_se)
-        degenerate = not math.isfinite(best_se) and informed
-        if chosen is not None and (low > high or low_c > high_c or degenerate or ks_p < GOF_LEVEL):
+        estimate = np.array([best, float(theta[_LOG_C])])
+        spread = np.array([best_se, log_c_se])
+        # Lepski's rule: the new estimates must lie within lepski_width standard errors of every
+        # accepted deeper tail's estimates (the deeper tail's standard errors: a biased larger tail
+        # whose own fit is poor, and so has large errors, must not excuse itself).
+        disagrees = any(
+            np.any(np.abs(estimate - old_estimate) > lepski_width * old_spread)
+            for old_estimate, old_spread in accepted
+        )
+        # A fit with no finite standard error for the best value, or with c at its upper bound
+        # (a near-normal tail: noise explains everything), says nothing about the best value.
+        degenerate = not math.isfinite(best_se) or bool(
+            _at_bound(theta)[_LOG_C] and theta[_LOG_C] > 1
+        )
+        if chosen is not None and (disagrees or ks_p < GOF_LEVEL or (degenerate and accepted)):
             # The new tail disagrees with a deeper one, its fit has become degenerate, or the noisy
             # quadratic no longer describes it.
             break
-        informed = informed or math.isfinite(best_se)
-        intersection = (low, high, low_c, high_c)
+        if not degenerate:
+            accepted.append((estimate, spread))
         chosen = (tail_k, theta, f, cov)
         warm = theta
     assert chosen is not None
