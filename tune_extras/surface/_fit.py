@@ -507,8 +507,8 @@ def fit_near_optimum(
     Args:
         values: Final objective values of i.i.d. random-search trials (at least 20, finite).
         direction: ``"minimize"`` for a loss, ``"maximize"`` for a score.
-        tail: ``"auto"`` (choose the threshold by Lepski's rule, see the module docstring), an ``int`` number of
-            best values to fit, or a ``float`` in ``(0, 1]`` share of them.
+        tail: ``"auto"`` (choose the threshold by Lepski's rule, see the module docstring), an
+            ``int`` number of best values to fit, or a ``float`` in ``(0, 1]`` share of them.
         confidence: Level of the profile-likelihood intervals, in ``(0, 1)``.
         lepski_width: Lepski's constant: how many standard errors two tails' estimates may differ by
             (> 0). Larger values accept larger tails.
