@@ -2,7 +2,7 @@
 
 Each trial trains a two-layer MLP with SGD on a generated 4-class problem (a random "teacher" network
 labels Gaussian inputs, with label noise) and returns the validation cross-entropy. About 0.3 s per
-trial on 2 cores; the default 300 trials take about two minutes.
+trial on 2 cores; the default 200 trials take one to two minutes.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def objective_factory(seed: int = 0, epochs: int = 12) -> Any:
 def run_demo(
     storage: str = "sqlite:///tune_extras_demo.db",
     study_name: str = "tune-extras-demo",
-    n_trials: int = 300,
+    n_trials: int = 200,
     seed: int = 0,
 ) -> Any:
     """Run (or resume) the random-search study up to ``n_trials`` finished trials; return the study."""

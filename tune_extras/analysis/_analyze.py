@@ -215,12 +215,16 @@ def _extrapolation(fit: Any, n_obs: int, extra: int, confidence: float, seed: in
     points = np.array([n_obs, n_obs + extra], dtype=float)
     low, high = _pointwise_band(fit, lambda d: d.quantile_tuning_curve(points), confidence, seed)
     median = dist.quantile_tuning_curve(points)
-    gap = abs(float(median[0]) - dist.best)
+    # "How close to the best possible does more search get?" is a question about the configurations'
+    # expected values, so it is answered with the noiseless law: the median gap of the best of n to
+    # the optimum is (b - a) (1 - 0.5^(1/n))^(2/c), and halving it takes 2^(c/2) times the trials.
+    noiseless = dist.noiseless()
+    gap = abs(float(noiseless.quantile_tuning_curve(n_obs)) - dist.best)
     targets = {}
     for share in (0.5, 0.1):
         epsilon = share * gap
         if epsilon > 0:
-            targets[epsilon] = dist.trials_to_reach(epsilon)
+            targets[epsilon] = noiseless.trials_to_reach(epsilon)
     return Extrapolation(
         n_trials=n_obs,
         extra_trials=extra,

@@ -38,7 +38,9 @@ class Extrapolation:
     median_now: float
     median_after: float
     median_after_interval: tuple[float, float]
-    trials_to_reach: dict[float, float]  # epsilon -> trials for a 50% chance to be within epsilon
+    # epsilon -> trials for a 50% chance that the best configuration's expected value is within
+    # epsilon of the best possible (half and a tenth of today's median gap)
+    trials_to_reach: dict[float, float]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -170,8 +172,8 @@ class StudyReport:
         ]
         for eps, trials in ext.trials_to_reach.items():
             lines.append(
-                f"  trials for a 50% chance to be within {eps:.3g} of the best possible: "
-                f"{_fmt(trials, integer=True)}"
+                f"  trials until the best configuration's expected {word} is within {eps:.3g} of "
+                f"the best possible (50% chance): {_fmt(trials, integer=True)}"
             )
         if self.importances:
             lines += ["", "  hyperparameter importance:"]

@@ -284,6 +284,10 @@ class NoisyQuadraticDistribution(_NearOptimumDistribution):
             f"sigma={self.sigma:g}, {self.direction!r})"
         )
 
+    def noiseless(self) -> QuadraticDistribution:
+        """The law of the configurations' *expected* values: this distribution without its noise."""
+        return QuadraticDistribution(self.a, self.b, self.c, self.direction)
+
     def _cdf_loss(self, x: FloatArray) -> FloatArray:
         mu = (np.asarray(x, dtype=np.float64) - self._lo) / self._width
         upper = special.ndtr((mu - 1.0) / self._s)
