@@ -59,7 +59,8 @@ def objective_factory(seed: int = 0, epochs: int = 12) -> Any:
             for start in range(0, len(x_train), batch_size):
                 batch = order[start : start + batch_size]
                 optimizer.zero_grad()
-                loss_fn(model(x_train[batch]), y_train[batch]).backward()
+                loss = loss_fn(model(x_train[batch]), y_train[batch])
+                loss.backward()  # type: ignore[no-untyped-call]
                 optimizer.step()
             with torch.no_grad():
                 val_loss = float(loss_fn(model(x_val), y_val))
