@@ -9,6 +9,8 @@ Metrics per (problem, method, seed):
 * ``regret``: final value of the best configuration among those sampled minus that of the one chosen
   (the best among trials that ran to their end), signed so that larger is worse;
 * ``best_stopped``: 1 if the sampled configuration with the best final value was stopped early;
+* ``regret_at_25pct`` / ``regret_at_50pct``: anytime regret, of the best configuration completed
+  once 25% / 50% of the no-pruning resource is spent (inf when none has completed by then);
 * ``ms_per_decision``: wall time of the method's decisions per reported value.
 
 Methods: no pruning, Optuna's MedianPruner, SuccessiveHalvingPruner, HyperbandPruner and
@@ -35,7 +37,14 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 warnings.filterwarnings("ignore", message="WilcoxonPruner finds steps")
 
-METRICS = ("resource", "regret", "best_stopped", "ms_per_decision")
+METRICS = (
+    "resource",
+    "regret",
+    "best_stopped",
+    "regret_at_25pct",
+    "regret_at_50pct",
+    "ms_per_decision",
+)
 QUICK_PROBLEMS = ("deberta-v3-base", "synthetic-pow3")
 FULL_PROBLEMS = ("deberta-v3-base", "deberta-base", "alexnet", "torch-mlp-digits", "synthetic-pow3")
 
@@ -155,13 +164,22 @@ def _score(
     truth = np.array([c[-1] for c in curves])
     sign = 1.0 if problem.direction == "minimize" else -1.0
     losses = np.where(np.isnan(truth), np.inf, sign * truth)
-    best_index = int(np.argmin(losses))
+    best = float(losses.min())
     chosen = np.where(np.isnan(finals), np.inf, sign * np.array(finals))
-    regret = float(chosen.min() - losses[best_index]) if np.isfinite(chosen.min()) else math.inf
+    # Anytime regret: the incumbent (best completed trial) against the cumulative resource spent.
+    spent = np.cumsum(used) / total
+    incumbent = np.minimum.accumulate(chosen) - best
+
+    def regret_at(share: float) -> float:
+        reached = np.flatnonzero(spent <= share)
+        return float(incumbent[reached[-1]]) if reached.size else math.inf
+
     return {
-        "resource": sum(used) / total,
-        "regret": regret,
-        "best_stopped": float(math.isnan(finals[best_index])),
+        "resource": float(spent[-1]),
+        "regret": float(incumbent[-1]),
+        "best_stopped": float(math.isnan(finals[int(np.argmin(losses))])),
+        "regret_at_25pct": regret_at(0.25),
+        "regret_at_50pct": regret_at(0.5),
     }
 
 
