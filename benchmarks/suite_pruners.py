@@ -14,8 +14,9 @@ Metrics per (problem, method, seed):
 * ``ms_per_decision``: wall time of the method's decisions per reported value.
 
 Methods: no pruning, Optuna's MedianPruner, SuccessiveHalvingPruner, HyperbandPruner and
-WilcoxonPruner (defaults except where stated), and Ray Tune's ASHAScheduler driven directly as the
-Python object Ray's controller calls (no Ray runtime needed; same decisions).
+WilcoxonPruner (defaults except where stated), and Ray Tune's ASHAScheduler and MedianStoppingRule
+driven directly as the Python objects Ray's controller calls (no Ray runtime needed; same decisions).
+Ray's synchronous HyperBandScheduler pauses trials and needs the real controller: not included.
 Other engineers' pruners plug in by adding an entry to ``METHODS``.
 """
 
@@ -108,27 +109,47 @@ class _FakeTrial:
         self.trial_id = trial_id
 
 
-def run_ray_asha(
-    problem: CurveProblem, configs: list[dict[str, Any]], seed: int
+class _FakeController:
+    """Stands in for Ray's TuneController: a sequential search has no other live trial."""
+
+    def get_live_trials(self) -> list[Any]:
+        return []
+
+
+def _ray_schedulers(problem: CurveProblem) -> dict[str, Callable[[], Any]]:
+    from ray.tune.schedulers import ASHAScheduler, MedianStoppingRule
+
+    mode = "min" if problem.direction == "minimize" else "max"
+    return {
+        "ray-asha": lambda: ASHAScheduler(
+            time_attr="training_iteration",
+            metric="value",
+            mode=mode,
+            max_t=problem.max_resource,
+            grace_period=1,
+            reduction_factor=4,
+        ),
+        "ray-median": lambda: MedianStoppingRule(
+            time_attr="training_iteration", metric="value", mode=mode, grace_period=1
+        ),
+    }
+
+
+def run_ray(
+    problem: CurveProblem, configs: list[dict[str, Any]], scheduler: Any, seed: int
 ) -> tuple[list[int], list[float], float, int]:
-    from ray.tune.schedulers import ASHAScheduler, TrialScheduler
+    """Drive a Ray Tune scheduler object directly, as Ray's controller calls it, trial by trial."""
+    from ray.tune.schedulers import TrialScheduler
 
     np.random.seed(seed)  # noqa: NPY002  (ASHA draws its bracket from numpy's global generator)
-    scheduler = ASHAScheduler(
-        time_attr="training_iteration",
-        metric="value",
-        mode="min" if problem.direction == "minimize" else "max",
-        max_t=problem.max_resource,
-        grace_period=1,
-        reduction_factor=4,
-    )
+    controller = _FakeController()
     used: list[int] = []
     finals: list[float] = []
     decision_time = 0.0
     decisions = 0
     for number, config in enumerate(configs):
         trial = _FakeTrial(str(number))
-        scheduler.on_trial_add(None, trial)
+        scheduler.on_trial_add(controller, trial)
         curve = problem.curve(config)
         steps, stopped = 0, False
         for step, value in enumerate(curve, start=1):
@@ -137,7 +158,7 @@ def run_ray_asha(
                 break
             start = time.perf_counter()
             action = scheduler.on_trial_result(
-                None, trial, {"training_iteration": step, "value": float(value)}
+                controller, trial, {"training_iteration": step, "value": float(value)}
             )
             decision_time += time.perf_counter() - start
             decisions += 1
@@ -146,12 +167,11 @@ def run_ray_asha(
                 break
         used.append(steps)
         if stopped:
-            scheduler.on_trial_remove(None, trial)
+            scheduler.on_trial_remove(controller, trial)
             finals.append(math.nan)
         else:
-            scheduler.on_trial_complete(
-                None, trial, {"training_iteration": steps, "value": float(curve[steps - 1])}
-            )
+            result = {"training_iteration": steps, "value": float(curve[steps - 1])}
+            scheduler.on_trial_complete(controller, trial, result)
             finals.append(float(curve[-1]))
     return used, finals, decision_time, decisions
 
@@ -196,7 +216,8 @@ def run(
                 label: partial(run_optuna, problem, configs, factory())
                 for label, factory in _optuna_pruners(problem.max_resource).items()
             }
-            runners["ray-asha"] = partial(run_ray_asha, problem, configs, seed)
+            for label, factory in _ray_schedulers(problem).items():
+                runners[label] = partial(run_ray, problem, configs, factory(), seed)
             for method, runner in runners.items():
                 used, finals, seconds, decisions = runner()
                 rows.append(
