@@ -10,7 +10,8 @@ Problems:
   (``../shared/data/opda``, CC BY-SA 4.0). A configuration is a recorded run; one unit of resource is
   1,000 steps (DeBERTa, the last partial evaluation counts as one more unit) or one epoch (AlexNet).
   Values are accuracies (maximise); a run that diverged has NaN after the divergence.
-* ``torch-mlp-digits``: **real training** of a torch MLP on scikit-learn's bundled digits, one epoch a
+* ``torch-mlp-digits``, ``torch-cnn-digits``, ``torch-mlp-tabular``: **real training** of a torch MLP
+  or small CNN on scikit-learn's bundled digits, or an MLP on its breast-cancer table; one epoch a
   unit, validation log-loss (minimise); deterministic under the seed; curves cached on disk.
 * ``synthetic-pow3``: curves ``y_t = c(x) + a(x) t^(-alpha(x))`` whose decay rates differ by
   configuration, so that curves cross (a test for early stopping), with seeded noise.
@@ -43,6 +44,8 @@ CURVE_PROBLEMS = (
     "deberta-base",
     "alexnet",
     "torch-mlp-digits",
+    "torch-cnn-digits",
+    "torch-mlp-tabular",
     "synthetic-pow3",
     "mf-branin",
     "mf-hartmann6",
@@ -242,13 +245,18 @@ class MultiFidelityHartmann6(CurveProblem):
 
 
 @dataclass
-class TorchDigits(CurveProblem):
-    """A torch MLP trained on scikit-learn's digits; validation log-loss per epoch (minimise).
+class TorchTraining(CurveProblem):
+    """Real torch training with epochs as the fidelity; validation log-loss per epoch (minimise).
 
-    About 0.3 s per 20-epoch curve on one core; curves are cached under ``benchmarks/results/cache``.
+    ``architecture`` ``"mlp"`` or ``"cnn"`` (two 3x3 convolutions, on 8x8 digits), ``dataset``
+    ``"digits"`` (1,797 images, 10 classes) or ``"breast_cancer"`` (569 rows, 30 features, 2
+    classes), both bundled with scikit-learn. Under a second per 20-epoch curve on one core; curves
+    are cached under ``benchmarks/results/cache``.
     """
 
     name: str = "torch-mlp-digits"
+    architecture: str = "mlp"
+    dataset: str = "digits"
     direction: str = "minimize"
     max_resource: int = 20
     cache: bool = True
@@ -276,13 +284,19 @@ class TorchDigits(CurveProblem):
     def _load(self) -> Any:
         if self._data is None:
             import torch
-            from sklearn.datasets import load_digits
+            from sklearn import datasets
 
-            x, y = load_digits(return_X_y=True)
-            x = (x / 16.0).astype(np.float32)
+            if self.dataset == "digits":
+                x, y = datasets.load_digits(return_X_y=True)
+                x = x / 16.0
+            else:
+                x, y = datasets.load_breast_cancer(return_X_y=True)
+                x = (x - x.mean(axis=0)) / x.std(axis=0)
             order = np.random.default_rng(0).permutation(len(y))
-            x, y = x[order], y[order]
-            split = 1200
+            x, y = x[order].astype(np.float32), y[order]
+            split = 2 * len(y) // 3
+            if self.architecture == "cnn":
+                x = x.reshape(-1, 1, 8, 8)
             self._data = (
                 torch.from_numpy(x[:split]),
                 torch.from_numpy(y[:split]),
@@ -291,8 +305,26 @@ class TorchDigits(CurveProblem):
             )
         return self._data
 
+    def _model(self, width: int, n_in: int, n_out: int) -> Any:
+        import torch
+
+        if self.architecture == "cnn":
+            return torch.nn.Sequential(
+                torch.nn.Conv2d(1, width, 3, padding=1),
+                torch.nn.ReLU(),
+                torch.nn.Conv2d(width, width, 3, padding=1),
+                torch.nn.ReLU(),
+                torch.nn.MaxPool2d(2),
+                torch.nn.Flatten(),
+                torch.nn.Linear(width * 16, n_out),
+            )
+        return torch.nn.Sequential(
+            torch.nn.Linear(n_in, width), torch.nn.ReLU(), torch.nn.Linear(width, n_out)
+        )
+
     def curve(self, config: dict[str, Any], seed: int = 0) -> np.ndarray:
-        path = RESULTS / "cache" / f"digits-{_seed_of(config, seed, self.max_resource)}.npy"
+        key = _seed_of(self.name, config, seed, self.max_resource)
+        path = RESULTS / "cache" / f"{self.name}-{key}.npy"
         if self.cache and path.exists():
             return np.load(path)
         values = self._train(config, seed)
@@ -307,11 +339,11 @@ class TorchDigits(CurveProblem):
         torch.set_num_threads(1)
         x_train, y_train, x_val, y_val = self._load()
         torch.manual_seed(_seed_of(config, seed))
-        model = torch.nn.Sequential(
-            torch.nn.Linear(64, int(config["hidden"])),
-            torch.nn.ReLU(),
-            torch.nn.Linear(int(config["hidden"]), 10),
-        )
+        width = int(config["hidden"])
+        if self.architecture == "cnn":
+            width = max(4, width // 8)  # channels: keep a CNN trial near a second on CPU
+        n_out = int(y_train.max()) + 1
+        model = self._model(width, x_train.shape[-1], n_out)
         optimizer = torch.optim.SGD(
             model.parameters(),
             lr=config["lr"],
@@ -320,7 +352,7 @@ class TorchDigits(CurveProblem):
         )
         generator = torch.Generator().manual_seed(_seed_of(config, seed, "order"))
         batch_size = int(config["batch_size"])
-        values = []
+        values: list[float] = []
         for _ in range(self.max_resource):
             order = torch.randperm(len(x_train), generator=generator)
             for start in range(0, len(x_train), batch_size):
@@ -331,10 +363,10 @@ class TorchDigits(CurveProblem):
                 optimizer.step()
             with torch.no_grad():
                 value = float(torch.nn.functional.cross_entropy(model(x_val), y_val))
-            values.append(value if math.isfinite(value) else math.nan)
             if not math.isfinite(value):
                 values.extend([math.nan] * (self.max_resource - len(values)))
                 break
+            values.append(value)
         return np.array(values)
 
 
@@ -342,8 +374,10 @@ def get_curve_problem(name: str) -> CurveProblem:
     """Build a curve problem by name (one of :data:`CURVE_PROBLEMS`)."""
     if name in ("deberta-v3-base", "deberta-base", "alexnet"):
         return OpdaReplay(name)
-    factories = {
-        "torch-mlp-digits": TorchDigits,
+    factories: dict[str, Any] = {
+        "torch-mlp-digits": TorchTraining,
+        "torch-cnn-digits": lambda: TorchTraining("torch-cnn-digits", architecture="cnn"),
+        "torch-mlp-tabular": lambda: TorchTraining("torch-mlp-tabular", dataset="breast_cancer"),
         "synthetic-pow3": SyntheticPow3,
         "mf-branin": MultiFidelityBranin,
         "mf-hartmann6": MultiFidelityHartmann6,

@@ -17,7 +17,7 @@ from benchmarks.problems import (
     MultiFidelityBranin,
     QuadraticSurface,
     SyntheticPow3,
-    TorchDigits,
+    TorchTraining,
     branin,
     get_curve_problem,
     hartmann6,
@@ -74,11 +74,13 @@ def test_problems_are_deterministic() -> None:
     assert configs == pow3.sample_configs(4, seed=7)
     np.testing.assert_array_equal(pow3.curve(configs[0], seed=2), pow3.curve(configs[0], seed=2))
     assert not np.array_equal(pow3.curve(configs[0], seed=2), pow3.curve(configs[0], seed=3))
-    digits = TorchDigits(max_resource=3, cache=False)
+    digits = TorchTraining(max_resource=3, cache=False)
     config = digits.sample_configs(1, seed=0)[0]
     first = digits.curve(config, seed=0)
     np.testing.assert_array_equal(first, digits.curve(config, seed=0))
     assert first.shape == (3,)
+    cnn = get_curve_problem("torch-cnn-digits")
+    assert isinstance(cnn, TorchTraining) and cnn.architecture == "cnn"
 
 
 def test_every_named_curve_problem_builds() -> None:
