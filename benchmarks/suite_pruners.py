@@ -13,7 +13,8 @@ Metrics per (problem, method, seed):
   once 25% / 50% of the no-pruning resource is spent (inf when none has completed by then);
 * ``ms_per_decision``: wall time of the method's decisions per reported value.
 
-Methods: no pruning, Optuna's MedianPruner, SuccessiveHalvingPruner, HyperbandPruner and
+Methods: tune-extras' SuccessiveHalvingPruner (max_resource given, and all "auto") and
+HyperbandPruner; no pruning, Optuna's MedianPruner, SuccessiveHalvingPruner, HyperbandPruner and
 WilcoxonPruner (defaults except where stated), and Ray Tune's ASHAScheduler and MedianStoppingRule
 driven directly as the Python objects Ray's controller calls (no Ray runtime needed; same decisions).
 Ray's synchronous HyperBandScheduler pauses trials and needs the real controller: not included.
@@ -33,6 +34,7 @@ import numpy as np
 import optuna
 
 from benchmarks.problems import CurveProblem, get_curve_problem
+from tune_extras.optuna import HyperbandPruner, SuccessiveHalvingPruner
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
@@ -59,6 +61,9 @@ def _optuna_pruners(max_resource: int) -> dict[str, Callable[[], optuna.pruners.
             min_resource=1, max_resource=max_resource
         ),
         "optuna-wilcoxon": lambda: optuna.pruners.WilcoxonPruner(p_threshold=0.1),
+        "ours-sha": lambda: SuccessiveHalvingPruner(max_resource=max_resource),
+        "ours-sha-auto": SuccessiveHalvingPruner,
+        "ours-hyperband": lambda: HyperbandPruner(max_resource=max_resource),
     }
 
 

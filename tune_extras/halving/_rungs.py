@@ -1,0 +1,153 @@
+"""Rung arithmetic and the decision of asynchronous successive halving (ASHA), framework-free.
+
+ASHA (Li et al., "A System for Massively Parallel Hyperparameter Tuning", MLSys 2020) places rungs at
+``r_k = min_resource * eta^(s + k)`` (``s``: minimum early-stopping rate). In its *stopping* variant a
+trial that reaches rung ``k`` continues only if its value there is among the best
+``max(1, floor(n / eta))`` of the ``n`` values recorded at that rung so far (its own included), the
+rule of Optuna's ``SuccessiveHalvingPruner`` and Ray's ``ASHAScheduler``.
+
+Here a trial's value *at* a rung is its value at the first reported step at or beyond the rung, a
+pure function of the reported curves. So the same reports always give the same decisions, whatever
+the order in which processes read them, and no per-rung state has to be written anywhere: Optuna
+adapters recompute it from the storage, Ray adapters from their saved reports.
+
+NaN and infinite values are the worst possible: a trial reporting NaN at a rung is stopped, and a NaN
+never counts as better than a finite value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+Report = tuple[float, float]  # (step, value)
+TrialKey = TypeVar("TrialKey", bound=Hashable)
+
+
+@dataclass(frozen=True)
+class Rungs:
+    """Rung positions ``min_resource * reduction_factor^(min_early_stopping_rate + k)``.
+
+    Args:
+        min_resource: Resource at the first rung, ``> 0`` (steps, epochs or seconds).
+        reduction_factor: ``eta >= 2``: the share ``1/eta`` of trials continues at each rung.
+        min_early_stopping_rate: ``s >= 0``: skip the first ``s`` rungs.
+        max_resource: Resource at which trials end (no rung at or beyond it), or ``None`` if unknown.
+    """
+
+    min_resource: float
+    reduction_factor: int = 3
+    min_early_stopping_rate: int = 0
+    max_resource: float | None = None
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.min_resource) and self.min_resource > 0):
+            raise ValueError(f"min_resource must be > 0, got {self.min_resource}")
+        if not isinstance(self.reduction_factor, int) or self.reduction_factor < 2:
+            raise ValueError(f"reduction_factor must be an int >= 2, got {self.reduction_factor}")
+        if not isinstance(self.min_early_stopping_rate, int) or self.min_early_stopping_rate < 0:
+            raise ValueError(
+                f"min_early_stopping_rate must be an int >= 0, got {self.min_early_stopping_rate}"
+            )
+        if self.max_resource is not None and not self.max_resource > 0:
+            raise ValueError(f"max_resource must be > 0, got {self.max_resource}")
+
+    def step(self, rung: int) -> float:
+        """Resource at rung ``rung`` (0-based)."""
+        return float(
+            self.min_resource * self.reduction_factor ** (self.min_early_stopping_rate + rung)
+        )
+
+    def reached(self, step: float) -> int:
+        """Number of rungs at or below ``step`` (rungs at or beyond ``max_resource`` excluded)."""
+        count = 0
+        while self.step(count) <= step and (
+            self.max_resource is None or self.step(count) < self.max_resource
+        ):
+            count += 1
+        return count
+
+    def all_steps(self) -> list[float]:
+        """Every rung below ``max_resource`` (requires a known ``max_resource``)."""
+        if self.max_resource is None:
+            raise ValueError("all_steps needs a known max_resource")
+        return [self.step(k) for k in range(self.reached(self.max_resource))]
+
+
+def value_at(reports: Sequence[Report], step: float) -> float | None:
+    """The value at the first reported step ``>= step``, or ``None`` if not reached yet."""
+    best_step, found = math.inf, None
+    for at, value in reports:
+        if step <= at < best_step:
+            best_step, found = at, value
+    return found
+
+
+def _loss(value: float, direction: str) -> float:
+    if not math.isfinite(value):
+        return math.inf
+    return value if direction == "minimize" else -value
+
+
+def is_promotable(
+    value: float, competing: Iterable[float], reduction_factor: int, direction: str
+) -> bool:
+    """ASHA's stopping rule: is ``value`` among the best ``max(1, n // eta)`` of ``competing``?
+
+    ``competing`` holds every value recorded at the rung, ``value`` included. Ties go to the trial.
+    """
+    if not math.isfinite(value):
+        return False
+    losses = sorted(_loss(v, direction) for v in competing)
+    if not losses:
+        return True
+    keep = max(1, len(losses) // reduction_factor)
+    return _loss(value, direction) <= losses[keep - 1]
+
+
+def should_stop(
+    rungs: Rungs,
+    reports: Mapping[TrialKey, Sequence[Report]],
+    trial: TrialKey,
+    direction: str,
+    bootstrap_count: int = 0,
+) -> bool:
+    """Whether ``trial`` must stop now, given every trial's reports (its own included).
+
+    The trial is checked at every rung it has reached, from the lowest: it stops at the first rung
+    where it is not promotable. ``bootstrap_count``: a rung decides only once more than this many
+    trials have values there (before that, the trial continues).
+    """
+    own = reports[trial]
+    if not own:
+        return False
+    last_step = max(step for step, _ in own)
+    for rung in range(rungs.reached(last_step)):
+        at = rungs.step(rung)
+        value = value_at(own, at)
+        assert value is not None
+        if not math.isfinite(value):
+            return True
+        competing = [v for other in reports.values() if (v := value_at(other, at)) is not None]
+        if len(competing) <= bootstrap_count:
+            return False
+        if not is_promotable(value, competing, rungs.reduction_factor, direction):
+            return True
+    return False
+
+
+def auto_min_resource(
+    max_resource: float, reduction_factor: int, rungs_below_max: int = 3
+) -> float:
+    """``max(1, floor(max_resource / eta^rungs_below_max))``: ``rungs_below_max`` rungs under the max.
+
+    Optuna's ``min_resource="auto"`` takes 1/100 of the longest finished trial, which gives rungs at 1
+    or 2 steps, where curves say little; three rungs per the reduction factor keep the first
+    decision at a fraction ``1/eta^3`` of training (1/27 for eta = 3), as in Hyperband's default
+    bracket (Li et al. 2018).
+    """
+    if not max_resource >= 1:
+        raise ValueError(f"max_resource must be >= 1, got {max_resource}")
+    return float(max(1, math.floor(max_resource / reduction_factor**rungs_below_max)))
