@@ -13,6 +13,7 @@ MODULES = [
     "tune_extras.surface._distributions",
     "tune_extras.surface._fit",
     "tune_extras.analysis._analyze",
+    "tune_extras.optuna._halving",
 ]
 
 
