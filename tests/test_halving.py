@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 from hypothesis import given, settings
@@ -202,3 +203,96 @@ def test_processes_sharing_a_journal_file(tmp_path: Path) -> None:
 def test_invalid_arguments_are_named(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         SuccessiveHalvingPruner(**kwargs)
+
+
+class _Trial:
+    def __init__(self, trial_id: str) -> None:
+        self.trial_id = trial_id
+
+
+def _ray_decisions(scheduler: object, curves: list[list[float]]) -> list[int]:
+    """Drive a Ray scheduler object as Ray's controller does; return each trial's last step."""
+    from ray.tune.schedulers import TrialScheduler
+
+    last_steps = []
+    for number, curve in enumerate(curves):
+        trial = _Trial(str(number))
+        scheduler.on_trial_add(None, trial)  # type: ignore[attr-defined]
+        last = 0
+        for step, value in enumerate(curve, start=1):
+            last = step
+            action = scheduler.on_trial_result(  # type: ignore[attr-defined]
+                None, trial, {"training_iteration": step, "loss": value}
+            )
+            if action == TrialScheduler.STOP:
+                break
+        last_steps.append(last)
+    return last_steps
+
+
+def _optuna_decisions(pruner: optuna.pruners.BasePruner, curves: list[list[float]]) -> list[int]:
+    study = optuna.create_study(pruner=pruner)
+    last_steps = []
+    for curve in curves:
+        trial = study.ask()
+        last = 0
+        for step, value in enumerate(curve, start=1):
+            last = step
+            trial.report(value, step)
+            if trial.should_prune():
+                break
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED) if last < len(curve) else (
+            study.tell(trial, curve[-1])
+        )
+        last_steps.append(last)
+    return last_steps
+
+
+@pytest.mark.parametrize("hyperband", [False, True])
+def test_optuna_and_ray_adapters_decide_identically(hyperband: bool) -> None:
+    from tune_extras.ray import HyperbandScheduler, SuccessiveHalvingScheduler
+
+    rng = np.random.default_rng(5)
+    # Noisy, crossing curves of 40 steps: final level, speed and noise differ by trial.
+    curves = [
+        list(
+            rng.uniform(0, 1)
+            + rng.uniform(0.2, 2) / np.arange(1, 41) ** rng.uniform(0.3, 1.5)
+            + rng.normal(0, 0.02, 40)
+        )
+        for _ in range(50)
+    ]
+    ray_cls = HyperbandScheduler if hyperband else SuccessiveHalvingScheduler
+    optuna_cls = HyperbandPruner if hyperband else SuccessiveHalvingPruner
+    ray_steps = _ray_decisions(ray_cls(metric="loss", mode="min", max_t=40), curves)
+    optuna_steps = _optuna_decisions(optuna_cls(max_resource=40), curves)
+    # Ray stops a trial at max_t itself; Optuna lets it complete at its last report: same step.
+    assert ray_steps == optuna_steps
+    assert sum(s < 40 for s in ray_steps) > 20
+
+
+def test_ray_scheduler_state_survives_save_and_restore(tmp_path: Path) -> None:
+    from ray.tune.schedulers import TrialScheduler
+
+    from tune_extras.ray import SuccessiveHalvingScheduler
+
+    first = SuccessiveHalvingScheduler(metric="loss", mode="min", max_t=30)
+    for number, level in enumerate([0.5, 0.2, 0.9]):
+        trial = _Trial(str(number))
+        first.on_trial_add(None, trial)
+        for step in range(1, 31):
+            first.on_trial_result(
+                None, trial, {"training_iteration": step, "loss": level + 1 / step}
+            )
+    path = str(tmp_path / "scheduler.json")
+    first.save(path)
+    restored = SuccessiveHalvingScheduler(metric="loss", mode="min", max_t=30)
+    restored.restore(path)
+    late = _Trial("late")
+    restored.on_trial_add(None, late)
+    # Worse than the stored trials at the first rung: stopped, as the original scheduler would.
+    action = restored.on_trial_result(None, late, {"training_iteration": 1, "loss": 5.0})
+    assert action == TrialScheduler.STOP
+    assert "rungs at [1.0, 3.0, 9.0, 27.0]" in restored.debug_string()
+    with pytest.raises(ValueError, match="mode"):
+        SuccessiveHalvingScheduler(mode="up")

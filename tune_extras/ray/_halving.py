@@ -1,0 +1,180 @@
+"""Ray Tune schedulers for asynchronous successive halving and Hyperband, on the shared core.
+
+The decisions are those of :mod:`tune_extras.halving` (and so of
+:class:`tune_extras.optuna.SuccessiveHalvingPruner` on the same reports); the scheduler's state is
+the reported curves, which ``save``/``restore`` keep, so a restored experiment decides as before.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from ray.tune.schedulers import FIFOScheduler, TrialScheduler
+
+from tune_extras.halving import Rungs, auto_min_resource, should_stop
+
+
+class SuccessiveHalvingScheduler(FIFOScheduler):
+    """ASHA (stopping variant) for Ray Tune, with the rule and rungs of the Optuna pruner.
+
+    Args:
+        time_attr: Result key that measures resource (``"training_iteration"``, epochs, seconds).
+        metric, mode: The metric and ``"min"``/``"max"``; may come from ``TuneConfig`` instead.
+        max_t: Resource at which trials end (no rung at or beyond it), ``>= 1``.
+        min_resource: First rung, ``>= 1`` or ``"auto"`` (``floor(max_t / eta^3)``, at least 1).
+        reduction_factor: ``eta``, an int ``>= 2``.
+        min_early_stopping_rate: Skip the first ``s`` rungs (``>= 0``).
+        bootstrap_count: A rung decides only when more than this many trials reached it.
+    """
+
+    def __init__(
+        self,
+        time_attr: str = "training_iteration",
+        metric: str | None = None,
+        mode: str | None = None,
+        max_t: float = 100,
+        min_resource: float | str = "auto",
+        reduction_factor: int = 3,
+        min_early_stopping_rate: int = 0,
+        bootstrap_count: int = 0,
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        if mode not in (None, "min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        if not max_t >= 1:
+            raise ValueError(f"max_t must be >= 1, got {max_t}")
+        if min_resource != "auto" and not (
+            isinstance(min_resource, int | float) and 1 <= min_resource < max_t
+        ):
+            raise ValueError(f"min_resource must be 'auto' or in [1, max_t), got {min_resource!r}")
+        if not isinstance(bootstrap_count, int) or bootstrap_count < 0:
+            raise ValueError(f"bootstrap_count must be an int >= 0, got {bootstrap_count!r}")
+        first = (
+            auto_min_resource(max_t, reduction_factor)
+            if min_resource == "auto"
+            else float(min_resource)
+        )
+        self._rungs = Rungs(first, reduction_factor, min_early_stopping_rate, float(max_t))
+        self._time_attr = time_attr
+        self._metric = metric
+        self._mode = mode
+        self._bootstrap_count = bootstrap_count
+        self._reports: dict[str, list[tuple[float, float]]] = {}
+        self._num_stopped = 0
+
+    # --------------------------------------------------------------------------------- Ray API
+    def set_search_properties(self, metric: str | None, mode: str | None, **spec: Any) -> bool:
+        if self._metric and metric and self._metric != metric:
+            return False
+        if self._mode and mode and self._mode != mode:
+            return False
+        self._metric = self._metric or metric
+        self._mode = self._mode or mode
+        return True
+
+    def on_trial_add(self, tune_controller: Any, trial: Any) -> None:
+        if not self._metric or self._mode not in ("min", "max"):
+            raise ValueError(
+                f"{type(self).__name__} needs metric and mode (here or in tune.TuneConfig)"
+            )
+        self._reports.setdefault(trial.trial_id, [])
+
+    def on_trial_result(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> str:
+        if self._time_attr not in result or self._metric not in result:
+            return TrialScheduler.CONTINUE
+        step = float(result[self._time_attr])
+        value = float(result[self._metric])
+        self._reports.setdefault(trial.trial_id, []).append((step, value))
+        if step >= (self._rungs.max_resource or math.inf):
+            return TrialScheduler.STOP  # reached max_t: done, as Ray's ASHA does
+        if self._decide(trial.trial_id):
+            self._num_stopped += 1
+            return TrialScheduler.STOP
+        return TrialScheduler.CONTINUE
+
+    def on_trial_complete(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> None:
+        if result and self._time_attr in result and self._metric in result:
+            point = (float(result[self._time_attr]), float(result[self._metric]))
+            curve = self._reports.setdefault(trial.trial_id, [])
+            if not curve or curve[-1] != point:
+                curve.append(point)
+
+    def on_trial_remove(self, tune_controller: Any, trial: Any) -> None:
+        # A stopped trial's curve stays: it is part of the rungs other trials compete in.
+        pass
+
+    def debug_string(self) -> str:
+        return (
+            f"{type(self).__name__}: rungs at {self._rung_steps()}, "
+            f"{len(self._reports)} trials seen, {self._num_stopped} stopped"
+        )
+
+    def save(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path, "w") as handle:
+            json.dump(self.state_dict(), handle)
+
+    def restore(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path) as handle:
+            self.load_state_dict(json.load(handle))
+
+    # ----------------------------------------------------------------------------- our API
+    def state_dict(self) -> dict[str, Any]:
+        return {"reports": self._reports, "num_stopped": self._num_stopped}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._reports = {
+            k: [(float(s), float(v)) for s, v in c] for k, c in state["reports"].items()
+        }
+        self._num_stopped = int(state["num_stopped"])
+
+    def _direction(self) -> str:
+        return "minimize" if self._mode == "min" else "maximize"
+
+    def _rung_steps(self) -> list[float]:
+        return self._rungs.all_steps()
+
+    def _decide(self, trial_id: str) -> bool:
+        return should_stop(
+            self._rungs, self._reports, trial_id, self._direction(), self._bootstrap_count
+        )
+
+
+class HyperbandScheduler(SuccessiveHalvingScheduler):
+    """Hyperband over ASHA for Ray Tune: trials split among brackets in order of arrival.
+
+    Bracket ``b`` (of ``floor(log_eta(max_t / min_resource)) + 1``) skips its first ``b`` rungs; a
+    trial competes only with trials of its bracket. Arguments as for
+    :class:`SuccessiveHalvingScheduler`.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        rungs = self._rungs
+        assert rungs.max_resource is not None
+        ratio = rungs.max_resource / rungs.min_resource
+        self._brackets = max(1, math.floor(math.log(ratio, rungs.reduction_factor) + 1e-9) + 1)
+        self._bracket_of: dict[str, int] = {}
+
+    def on_trial_add(self, tune_controller: Any, trial: Any) -> None:
+        super().on_trial_add(tune_controller, trial)
+        self._bracket_of.setdefault(trial.trial_id, len(self._bracket_of) % self._brackets)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "bracket_of": self._bracket_of}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self._bracket_of = dict(state["bracket_of"])
+
+    def _decide(self, trial_id: str) -> bool:
+        bracket = self._bracket_of.get(trial_id, 0)
+        same = {k: v for k, v in self._reports.items() if self._bracket_of.get(k, 0) == bracket}
+        rungs = Rungs(
+            self._rungs.min_resource,
+            self._rungs.reduction_factor,
+            self._rungs.min_early_stopping_rate + bracket,
+            self._rungs.max_resource,
+        )
+        return should_stop(rungs, same, trial_id, self._direction(), self._bootstrap_count)
