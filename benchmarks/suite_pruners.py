@@ -49,7 +49,14 @@ METRICS = (
     "ms_per_decision",
 )
 QUICK_PROBLEMS = ("deberta-v3-base", "synthetic-pow3")
-FULL_PROBLEMS = ("deberta-v3-base", "deberta-base", "alexnet", "torch-mlp-digits", "synthetic-pow3")
+FULL_PROBLEMS = (
+    "deberta-v3-base",
+    "deberta-base",
+    "alexnet",
+    "torch-mlp-digits",
+    "torch-mlp-tabular",
+    "synthetic-pow3",
+)
 
 
 def _optuna_pruners(max_resource: int) -> dict[str, Callable[[], optuna.pruners.BasePruner]]:
