@@ -37,3 +37,50 @@ def test_tuner_with_successive_halving_scheduler(ray_local: object, tmp_path: Pa
     assert sum(i < 27 for i in iterations) >= 3  # trials stopped at a rung
     best = results.get_best_result()
     assert best.config["x"] == 0.0 and best.metrics["training_iteration"] == 27
+
+
+def test_optuna_search_records_stopped_trials_as_pruned(ray_local: object, tmp_path: Path) -> None:
+    import optuna
+    from ray import tune
+
+    from tune_extras.ray import OptunaSearch, SuccessiveHalvingScheduler
+
+    study_storage = f"sqlite:///{tmp_path}/ray.db"
+    searcher = OptunaSearch(
+        space={"x": optuna.distributions.FloatDistribution(0.0, 1.0)},
+        metric="loss",
+        mode="min",
+        sampler=optuna.samplers.RandomSampler(seed=0),
+        storage=optuna.storages.RDBStorage(study_storage),
+        study_name="ray-study",
+        max_resource=27,
+    )
+    tuner = tune.Tuner(
+        _trainable,
+        tune_config=tune.TuneConfig(
+            search_alg=searcher,
+            scheduler=SuccessiveHalvingScheduler(
+                metric="loss", mode="min", max_t=27, min_resource=1
+            ),
+            num_samples=9,
+            max_concurrent_trials=2,
+        ),
+        run_config=tune.RunConfig(storage_path=str(tmp_path), name="search", verbose=0),
+    )
+    results = tuner.fit()
+    assert not results.errors
+    study = optuna.load_study(study_name="ray-study", storage=study_storage)
+    by_state = {
+        state: [t for t in study.trials if t.state == state] for state in optuna.trial.TrialState
+    }
+    pruned = by_state[optuna.trial.TrialState.PRUNED]
+    complete = by_state[optuna.trial.TrialState.COMPLETE]
+    assert len(pruned) + len(complete) == 9
+    assert pruned, "the scheduler stopped trials early; Optuna must see them as PRUNED"
+    for trial in pruned:
+        last = max(trial.intermediate_values)
+        assert last < 27  # stopped at a rung; every reported step kept
+        assert sorted(trial.intermediate_values) == list(range(1, last + 1))
+    for trial in complete:
+        assert max(trial.intermediate_values) == 27
+        assert trial.value == pytest.approx(trial.intermediate_values[27])
