@@ -69,6 +69,22 @@ class Rungs:
             count += 1
         return count
 
+    def bracket_count(self) -> int:
+        """Hyperband's brackets: ``floor(log_eta(max_resource / min_resource)) + 1``."""
+        if self.max_resource is None:
+            raise ValueError("bracket_count needs a known max_resource")
+        ratio = self.max_resource / self.min_resource
+        return max(1, math.floor(math.log(ratio, self.reduction_factor) + 1e-9) + 1)
+
+    def in_bracket(self, bracket: int) -> Rungs:
+        """The rungs of Hyperband bracket ``bracket``: its first ``bracket`` rungs skipped."""
+        return Rungs(
+            self.min_resource,
+            self.reduction_factor,
+            self.min_early_stopping_rate + bracket,
+            self.max_resource,
+        )
+
     def all_steps(self) -> list[float]:
         """Every rung below ``max_resource`` (requires a known ``max_resource``)."""
         if self.max_resource is None:

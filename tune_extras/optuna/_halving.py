@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import optuna
@@ -151,11 +150,6 @@ class HyperbandPruner(SuccessiveHalvingPruner):
     :class:`SuccessiveHalvingPruner`; ``max_resource`` defaults to ``"auto"``.
     """
 
-    def _bracket_count(self, rungs: Rungs) -> int:
-        assert rungs.max_resource is not None
-        ratio = rungs.max_resource / rungs.min_resource
-        return max(1, math.floor(math.log(ratio, self._reduction_factor) + 1e-9) + 1)
-
     def prune(self, study: Study, trial: FrozenTrial) -> bool:
         if trial.last_step is None:
             return False
@@ -164,9 +158,9 @@ class HyperbandPruner(SuccessiveHalvingPruner):
         base = self._rungs(reports, 0)
         if base is None:
             return False
-        brackets = self._bracket_count(base)
+        brackets = base.bracket_count()
         bracket = trial.number % brackets
         same = {n: curve for n, curve in reports.items() if n % brackets == bracket}
-        rungs = self._rungs(reports, bracket)
-        assert rungs is not None
-        return should_stop(rungs, same, trial.number, direction, self._bootstrap_count)
+        return should_stop(
+            base.in_bracket(bracket), same, trial.number, direction, self._bootstrap_count
+        )

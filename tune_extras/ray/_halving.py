@@ -151,10 +151,7 @@ class HyperbandScheduler(SuccessiveHalvingScheduler):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        rungs = self._rungs
-        assert rungs.max_resource is not None
-        ratio = rungs.max_resource / rungs.min_resource
-        self._brackets = max(1, math.floor(math.log(ratio, rungs.reduction_factor) + 1e-9) + 1)
+        self._brackets = self._rungs.bracket_count()
         self._bracket_of: dict[str, int] = {}
 
     def on_trial_add(self, tune_controller: Any, trial: Any) -> None:
@@ -171,10 +168,10 @@ class HyperbandScheduler(SuccessiveHalvingScheduler):
     def _decide(self, trial_id: str) -> bool:
         bracket = self._bracket_of.get(trial_id, 0)
         same = {k: v for k, v in self._reports.items() if self._bracket_of.get(k, 0) == bracket}
-        rungs = Rungs(
-            self._rungs.min_resource,
-            self._rungs.reduction_factor,
-            self._rungs.min_early_stopping_rate + bracket,
-            self._rungs.max_resource,
+        return should_stop(
+            self._rungs.in_bracket(bracket),
+            same,
+            trial_id,
+            self._direction(),
+            self._bootstrap_count,
         )
-        return should_stop(rungs, same, trial_id, self._direction(), self._bootstrap_count)
