@@ -129,7 +129,7 @@ def analyze(
     horizon = horizon or 10 * n_obs
     curve = _tuning_curve(fit, y, direction, horizon, confidence, seed)
     extrapolation = _extrapolation(fit, n_obs, extra_trials, confidence, seed)
-    importances = _importance(study, table, used) if importance else None
+    importances = _importance(study, objective) if importance else None
     best_observed = float(np.min(y) if direction == "minimize" else np.max(y))
     return StudyReport(
         study_name=table.attrs.get("study_name"),
@@ -235,7 +235,7 @@ def _extrapolation(fit: Any, n_obs: int, extra: int, confidence: float, seed: in
     )
 
 
-def _importance(study: Any, table: pd.DataFrame, used: np.ndarray) -> dict[str, float] | None:
+def _importance(study: Any, objective: int | None) -> dict[str, float] | None:
     """Optuna's default importance (PED-ANOVA in Optuna 5) on the completed trials, if available."""
     if study is None:
         return None
@@ -244,8 +244,17 @@ def _importance(study: Any, table: pd.DataFrame, used: np.ndarray) -> dict[str, 
     params = {name for trial in study.get_trials(deepcopy=False) for name in trial.params}
     if len(params) < 2:
         return None
+    target = None
+    if len(study.directions) > 1:
+        index = objective or 0
+        maximize = study.directions[index] == optuna.study.StudyDirection.MAXIMIZE
+        sign = -1.0 if maximize else 1.0  # PED-ANOVA ranks low target values as good
+
+        def target(trial: optuna.trial.FrozenTrial) -> float:
+            return sign * float(trial.values[index])
+
     try:
-        result = optuna.importance.get_param_importances(study)
+        result = optuna.importance.get_param_importances(study, target=target)
     except (ValueError, RuntimeError):
         return None
     return {name: float(value) for name, value in result.items()}
