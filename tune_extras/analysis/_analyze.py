@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -254,7 +255,10 @@ def _importance(study: Any, objective: int | None) -> dict[str, float] | None:
             return sign * float(trial.values[index])
 
     try:
-        result = optuna.importance.get_param_importances(study, target=target)
+        with warnings.catch_warnings():
+            # PED-ANOVA warns whenever a target is given; ours is signed so that low is good.
+            warnings.filterwarnings("ignore", message="PedAnovaImportanceEvaluator computes")
+            result = optuna.importance.get_param_importances(study, target=target)
     except (ValueError, RuntimeError):
         return None
     return {name: float(value) for name, value in result.items()}
