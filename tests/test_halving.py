@@ -296,3 +296,23 @@ def test_ray_scheduler_state_survives_save_and_restore(tmp_path: Path) -> None:
     assert "rungs at [1.0, 3.0, 9.0, 27.0]" in restored.debug_string()
     with pytest.raises(ValueError, match="mode"):
         SuccessiveHalvingScheduler(mode="up")
+
+
+def test_promotion_candidate_known_cases() -> None:
+    from tune_extras.halving import promotion_candidate
+
+    rungs = Rungs(1, 3, max_resource=30)
+    # Six trials reached rung 0 (step 1): the best 6 // 3 = 2 are promotable.
+    reports = {k: [(1.0, v)] for k, v in zip("abcdef", [0.1, 0.5, 0.2, 0.9, 0.7, 0.3])}
+    paused = dict.fromkeys("abcdef", 0)
+    assert promotion_candidate(rungs, reports, paused, "minimize") == "a"
+    del paused["a"]  # promoted: "a" runs on
+    assert promotion_candidate(rungs, reports, paused, "minimize") == "c"
+    del paused["c"]
+    assert promotion_candidate(rungs, reports, paused, "minimize") is None  # start a new trial
+    # Higher rungs first; a lone trial at a rung is promoted only when the search is finishing.
+    reports["a"] = [(1.0, 0.1), (3.0, 0.05)]
+    paused["a"] = 1
+    assert promotion_candidate(rungs, reports, paused, "minimize") is None
+    assert promotion_candidate(rungs, reports, paused, "minimize", finishing=True) == "a"
+    assert promotion_candidate(rungs, reports, {"d": 0}, "maximize") == "d"

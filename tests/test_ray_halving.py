@@ -84,3 +84,51 @@ def test_optuna_search_records_stopped_trials_as_pruned(ray_local: object, tmp_p
     for trial in complete:
         assert max(trial.intermediate_values) == 27
         assert trial.value == pytest.approx(trial.intermediate_values[27])
+
+
+def _checkpointed(config: dict) -> None:
+    """Reports x + 1/step for 27 steps, saving and resuming from checkpoints (so it can pause)."""
+    import json
+    import os
+    import tempfile
+
+    from ray import tune
+    from ray.tune import Checkpoint
+
+    start = 1
+    checkpoint = tune.get_checkpoint()
+    if checkpoint:
+        with checkpoint.as_directory() as folder, open(os.path.join(folder, "s.json")) as handle:
+            start = json.load(handle)["step"] + 1
+    for step in range(start, 28):
+        with tempfile.TemporaryDirectory() as folder:
+            with open(os.path.join(folder, "s.json"), "w") as handle:
+                json.dump({"step": step}, handle)
+            tune.report(
+                {"loss": config["x"] + 1.0 / step, "step": step},
+                checkpoint=Checkpoint.from_directory(folder),
+            )
+
+
+def test_promotion_variant_pauses_and_resumes(ray_local: object, tmp_path: Path) -> None:
+    from ray import tune
+
+    from tune_extras.ray import SuccessiveHalvingScheduler
+
+    scheduler = SuccessiveHalvingScheduler(max_t=27, min_resource=1, variant="promotion")
+    tuner = tune.Tuner(
+        _checkpointed,
+        param_space={"x": tune.grid_search([i / 9 for i in range(9)])},
+        tune_config=tune.TuneConfig(metric="loss", mode="min", scheduler=scheduler),
+        run_config=tune.RunConfig(storage_path=str(tmp_path), name="promo", verbose=0),
+    )
+    results = tuner.fit()
+    assert not results.errors
+    steps = {r.config["x"]: r.metrics["step"] for r in results}
+    assert steps[0.0] == 27  # the best configuration was promoted through every rung
+    assert all(s in (1, 3, 9, 27) for s in steps.values())  # others stopped at a rung
+    assert sum(steps.values()) < 9 * 27 / 2
+    # Resumed trials continued from their checkpoint: no step was trained twice.
+    for result in results:
+        frame = result.metrics_dataframe
+        assert frame["step"].is_unique

@@ -8,8 +8,16 @@ from tune_extras.halving._rungs import (
     Rungs,
     auto_min_resource,
     is_promotable,
+    promotion_candidate,
     should_stop,
     value_at,
 )
 
-__all__ = ["Rungs", "auto_min_resource", "is_promotable", "should_stop", "value_at"]
+__all__ = [
+    "Rungs",
+    "auto_min_resource",
+    "is_promotable",
+    "promotion_candidate",
+    "should_stop",
+    "value_at",
+]

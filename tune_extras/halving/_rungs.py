@@ -167,3 +167,45 @@ def auto_min_resource(
     if not max_resource >= 1:
         raise ValueError(f"max_resource must be >= 1, got {max_resource}")
     return float(max(1, math.floor(max_resource / reduction_factor**rungs_below_max)))
+
+
+def promotion_candidate(
+    rungs: Rungs,
+    reports: Mapping[TrialKey, Sequence[Report]],
+    paused: Mapping[TrialKey, int],
+    direction: str,
+    finishing: bool = False,
+) -> TrialKey | None:
+    """ASHA's *promotion* rule (Li et al. 2020, Algorithm 2): which paused trial to resume, if any.
+
+    ``paused`` maps each paused trial to the rung where it waits. From the top rung down, a trial
+    waiting at rung ``k`` is promotable when its value there is among the best ``n_k // eta`` of the
+    ``n_k`` values recorded at rung ``k``; the best such trial of the highest rung is returned.
+    ``None`` means: start a new configuration instead.
+
+    ``finishing=True`` is for a finite search that will start no new configuration: the rule relaxes
+    to the best ``max(1, n_k // eta)``, so that the top rungs, which few trials reach, still promote
+    their best trial (as the stopping variant does) instead of starving.
+    """
+    for rung in sorted(set(paused.values()), reverse=True):
+        at = rungs.step(rung)
+        recorded = [
+            (_loss(v, direction), key)
+            for key, curve in reports.items()
+            if (v := value_at(curve, at)) is not None
+        ]
+        keep = len(recorded) // rungs.reduction_factor
+        if finishing:
+            keep = max(1, keep)
+        if keep == 0:
+            continue
+        recorded.sort(key=lambda pair: pair[0])
+        threshold = recorded[keep - 1][0]
+        waiting = [
+            (loss, key)
+            for loss, key in recorded
+            if paused.get(key) == rung and loss <= threshold and math.isfinite(loss)
+        ]
+        if waiting:
+            return waiting[0][1]
+    return None

@@ -13,11 +13,25 @@ from typing import Any
 
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
-from tune_extras.halving import Rungs, auto_min_resource, should_stop
+from tune_extras.halving import Rungs, auto_min_resource, promotion_candidate, should_stop
 
 
 class SuccessiveHalvingScheduler(FIFOScheduler):
-    """ASHA (stopping variant) for Ray Tune, with the rule and rungs of the Optuna pruner.
+    """ASHA for Ray Tune, with the rule and rungs of the Optuna pruner.
+
+    Two variants (Li et al., MLSys 2020):
+
+    * ``variant="stopping"`` (default, like Ray's ``ASHAScheduler``): at each rung a trial continues
+      only if it is among the best ``max(1, n // eta)`` there so far, else it stops.
+    * ``variant="promotion"`` (ASHA's Algorithm 2, which Ray's ASHA does not offer): a trial *pauses*
+      at each rung; whenever a slot frees up, the best paused trial of the highest rung that is among
+      the best ``n // eta`` of its rung resumes from its checkpoint, else a new configuration starts.
+      No trial is judged against an early, small rung and stopped for good. Trainables must save and
+      restore checkpoints (``tune.report(..., checkpoint=...)`` / ``tune.get_checkpoint()``). Once
+      the search has no new configuration and nothing runs, the best paused trial of each rung is
+      promoted (so a finite search still finishes its best configuration) and the rest are
+      stopped. Ray counts paused trials in ``max_concurrent_trials``: leave it unset (resources
+      bound the running trials) or set it well above the number of slots.
 
     Args:
         time_attr: Result key that measures resource (``"training_iteration"``, epochs, seconds).
@@ -27,6 +41,7 @@ class SuccessiveHalvingScheduler(FIFOScheduler):
         reduction_factor: ``eta``, an int ``>= 2``.
         min_early_stopping_rate: Skip the first ``s`` rungs (``>= 0``).
         bootstrap_count: A rung decides only when more than this many trials reached it.
+        variant: ``"stopping"`` or ``"promotion"`` (see above).
     """
 
     def __init__(
@@ -39,8 +54,14 @@ class SuccessiveHalvingScheduler(FIFOScheduler):
         reduction_factor: int = 3,
         min_early_stopping_rate: int = 0,
         bootstrap_count: int = 0,
+        variant: str = "stopping",
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
+        if variant not in ("stopping", "promotion"):
+            raise ValueError(f"variant must be 'stopping' or 'promotion', got {variant!r}")
+        self._variant = variant
+        self._paused: dict[str, int] = {}  # trial -> rung where it waits (promotion variant)
+        self._allowed: dict[str, int] = {}  # trial -> rung index where it will pause next
         if mode not in (None, "min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
         if not max_t >= 1:
@@ -89,6 +110,15 @@ class SuccessiveHalvingScheduler(FIFOScheduler):
         self._reports.setdefault(trial.trial_id, []).append((step, value))
         if step >= (self._rungs.max_resource or math.inf):
             return TrialScheduler.STOP  # reached max_t: done, as Ray's ASHA does
+        if self._variant == "promotion":
+            if not math.isfinite(value):
+                self._num_stopped += 1
+                return TrialScheduler.STOP
+            limit = self._allowed.get(trial.trial_id, 0)
+            if self._rungs.reached(step) > limit:
+                self._paused[trial.trial_id] = limit
+                return TrialScheduler.PAUSE
+            return TrialScheduler.CONTINUE
         if self._decide(trial.trial_id):
             self._num_stopped += 1
             return TrialScheduler.STOP
@@ -104,6 +134,35 @@ class SuccessiveHalvingScheduler(FIFOScheduler):
     def on_trial_remove(self, tune_controller: Any, trial: Any) -> None:
         # A stopped trial's curve stays: it is part of the rungs other trials compete in.
         pass
+
+    def choose_trial_to_run(self, tune_controller: Any) -> Any:
+        if self._variant == "stopping":
+            return super().choose_trial_to_run(tune_controller)
+        trials = tune_controller.get_trials()
+        paused = {t.trial_id: t for t in trials if t.status == "PAUSED"}
+        waiting = {k: rung for k, rung in self._paused.items() if k in paused}
+        chosen = promotion_candidate(self._rungs, self._reports, waiting, self._direction())
+        if chosen is not None:
+            self._allowed[chosen] = self._paused.pop(chosen) + 1
+            return paused[chosen]
+        for trial in trials:
+            if trial.status == "PENDING":
+                return trial
+        search = getattr(tune_controller, "_search_alg", None)
+        search_over = search is None or search.is_finished()
+        if search_over and not any(t.status == "RUNNING" for t in trials):
+            # No new configuration will come: promote the best of each rung, then stop the rest.
+            chosen = promotion_candidate(
+                self._rungs, self._reports, waiting, self._direction(), finishing=True
+            )
+            if chosen is not None:
+                self._allowed[chosen] = self._paused.pop(chosen) + 1
+                return paused[chosen]
+            for key in waiting:
+                self._paused.pop(key, None)
+                self._num_stopped += 1
+                tune_controller.stop_trial(paused[key])
+        return None
 
     def debug_string(self) -> str:
         return (
@@ -121,9 +180,16 @@ class SuccessiveHalvingScheduler(FIFOScheduler):
 
     # ----------------------------------------------------------------------------- our API
     def state_dict(self) -> dict[str, Any]:
-        return {"reports": self._reports, "num_stopped": self._num_stopped}
+        return {
+            "reports": self._reports,
+            "num_stopped": self._num_stopped,
+            "paused": self._paused,
+            "allowed": self._allowed,
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._paused = dict(state.get("paused", {}))
+        self._allowed = dict(state.get("allowed", {}))
         self._reports = {
             k: [(float(s), float(v)) for s, v in c] for k, c in state["reports"].items()
         }
@@ -150,6 +216,8 @@ class HyperbandScheduler(SuccessiveHalvingScheduler):
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("variant", "stopping") != "stopping":
+            raise ValueError("HyperbandScheduler supports variant='stopping' only")
         super().__init__(*args, **kwargs)
         self._brackets = self._rungs.bracket_count()
         self._bracket_of: dict[str, int] = {}
