@@ -7,6 +7,7 @@ from tune_extras._lazy import lazy_getattr
 _EXPORTS = {
     "SuccessiveHalvingScheduler": "._halving",
     "HyperbandScheduler": "._halving",
+    "SchedulerStateCallback": "._halving",
     "OptunaSearch": "._searcher",
     "LearningCurveScheduler": "._learning_curve",
     "optimize": "._optimize",

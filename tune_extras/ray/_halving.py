@@ -11,6 +11,7 @@ import json
 import math
 from typing import Any
 
+from ray.tune import Callback
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
 from tune_extras.halving import Rungs, auto_min_resource, promotion_candidate, should_stop
@@ -243,3 +244,26 @@ class HyperbandScheduler(SuccessiveHalvingScheduler):
             self._direction(),
             self._bootstrap_count,
         )
+
+
+class SchedulerStateCallback(Callback):
+    """Keeps a tune-extras scheduler's state across ``Tuner.restore``.
+
+    Ray saves the searcher's and the callbacks' state with each experiment checkpoint, not the
+    scheduler's, so a restored ASHA starts with empty rungs. Pass this callback beside the scheduler
+    (``RunConfig(callbacks=[SchedulerStateCallback(scheduler)])``): Ray saves the scheduler's
+    reports through it and, on restore, loads them back into the restored scheduler.
+    """
+
+    def __init__(self, scheduler: SuccessiveHalvingScheduler) -> None:
+        if not isinstance(scheduler, SuccessiveHalvingScheduler):
+            raise TypeError(
+                f"expected a tune-extras SuccessiveHalvingScheduler, got {type(scheduler).__name__}"
+            )
+        self.scheduler = scheduler
+
+    def get_state(self) -> dict[str, Any] | None:
+        return self.scheduler.state_dict()
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.scheduler.load_state_dict(state)
