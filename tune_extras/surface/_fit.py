@@ -68,6 +68,8 @@ _BOUNDS = (
     (math.log(1e-6), math.log(5.0)),
 )
 _A, _LOG_W, _LOG_C, _LOG_S = range(4)
+_LOWER = np.array([bound[0] for bound in _BOUNDS])
+_UPPER = np.array([bound[1] for bound in _BOUNDS])
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,7 @@ def _starts(tail: _Tail, index: int | None = None, value: float = 0.0) -> list[F
             if index is not None:
                 start[index] = value
             starts.append(start)
-    return [np.clip(x, [b[0] for b in _BOUNDS], [b[1] for b in _BOUNDS]) for x in starts]
+    return [np.clip(x, _LOWER, _UPPER) for x in starts]
 
 
 def _fit_tail(
@@ -237,10 +239,8 @@ def _tail_ks(theta: FloatArray, tail: _Tail, losses: FloatArray) -> tuple[float,
 
 
 def _at_bound(theta: FloatArray) -> NDArray[np.bool_]:
-    lo = np.array([b[0] for b in _BOUNDS])
-    hi = np.array([b[1] for b in _BOUNDS])
-    span = hi - lo
-    return (theta - lo < 1e-4 * span) | (hi - theta < 1e-4 * span)  # type: ignore[no-any-return]
+    span = _UPPER - _LOWER
+    return (theta - _LOWER < 1e-4 * span) | (_UPPER - theta < 1e-4 * span)  # type: ignore[no-any-return]
 
 
 def _covariance(theta: FloatArray, tail: _Tail) -> FloatArray:
@@ -461,9 +461,7 @@ class NearOptimumFit:
         rng = np.random.default_rng(seed)
         cov = np.nan_to_num(self._covariance, nan=0.0)
         draws = rng.multivariate_normal(self._theta, cov, size=size, method="eigh")
-        lo = np.array([b[0] for b in _BOUNDS])
-        hi = np.array([b[1] for b in _BOUNDS])
-        return [self._distribution(np.clip(d, lo, hi)) for d in draws]
+        return [self._distribution(np.clip(d, _LOWER, _UPPER)) for d in draws]
 
     def _distribution(self, theta: FloatArray) -> NoisyQuadraticDistribution:
         return _to_distribution(theta, self._loc, self._scale, self.direction)
@@ -583,6 +581,7 @@ def _fit_near_optimum(
     candidates: list[TailCandidate] = []
     warm: FloatArray | None = None
     accepted: list[tuple[FloatArray, FloatArray]] = []  # (a, log c) estimates and their se
+    sign = 1.0 if direction == "minimize" else -1.0
     for k in sizes:
         tail_k = _make_tail(losses, k)
         # Carry the previous solution over to the new standardisation.
@@ -594,7 +593,6 @@ def _fit_near_optimum(
         best_se = tail_k.scale * math.sqrt(cov[_A, _A]) if np.isfinite(cov[_A, _A]) else math.inf
         ks_p = _tail_ks(theta, tail_k, losses)[1]
         log_c_se = math.sqrt(cov[_LOG_C, _LOG_C]) if np.isfinite(cov[_LOG_C, _LOG_C]) else math.inf
-        sign = 1.0 if direction == "minimize" else -1.0
         candidates.append(
             TailCandidate(
                 k,
@@ -644,9 +642,7 @@ def _restandardise(theta: FloatArray, old: _Tail, new: _Tail) -> FloatArray:
     out = theta.copy()
     out[_A] = (old.loc + old.scale * theta[_A] - new.loc) / new.scale
     out[_LOG_W] = theta[_LOG_W] + math.log(old.scale / new.scale)
-    lo = np.array([b[0] for b in _BOUNDS])
-    hi = np.array([b[1] for b in _BOUNDS])
-    return np.clip(out, lo, hi)
+    return np.clip(out, _LOWER, _UPPER)
 
 
 def _finish(
