@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run a real random-search study, then report on it")
     demo.add_argument("--storage", default="sqlite:///tune_extras_demo.db")
     demo.add_argument("--study", default="tune-extras-demo")
-    demo.add_argument("--trials", type=int, default=200)
+    demo.add_argument("--trials", type=int, default=400)
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--plot", default="tune_extras_demo.png")
     demo.set_defaults(func=_demo)
