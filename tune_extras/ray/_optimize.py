@@ -15,6 +15,7 @@ from typing import Any
 
 import optuna
 import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 _POLL_S = 0.002
 _RETRY_ATTR = "tune_extras:retry_of"
@@ -147,7 +148,9 @@ def optimize(
         ]
         max_concurrent = max(1, int(min(fits))) if fits else 1
 
-    mailbox = _Mailbox.remote()  # type: ignore[attr-defined]
+    # The mailbox lives on the driver's node, so losing a worker node never loses the study's channel.
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+    mailbox = _Mailbox.options(scheduling_strategy=here).remote()  # type: ignore[attr-defined]
     options = {
         "num_cpus": resources["cpu"],
         "num_gpus": resources.get("gpu", 0.0),
