@@ -29,6 +29,7 @@ def ray_local():
     if ray.is_initialized():
         ray.shutdown()
     ray.init(
+        address="local",  # always a fresh local instance, never a cluster left by another run
         num_cpus=2,
         num_gpus=2,
         include_dashboard=False,
