@@ -271,21 +271,28 @@ def test_optuna_and_ray_adapters_decide_identically(hyperband: bool) -> None:
     assert sum(s < 40 for s in ray_steps) > 20
 
 
+def _scheduler_with_three_trials(max_t: int, steps: int) -> object:
+    from tune_extras.ray import SuccessiveHalvingScheduler
+
+    scheduler = SuccessiveHalvingScheduler(metric="loss", mode="min", max_t=max_t)
+    for number, level in enumerate([0.5, 0.2, 0.9]):
+        trial = _Trial(str(number))
+        scheduler.on_trial_add(None, trial)
+        for step in range(1, steps + 1):
+            scheduler.on_trial_result(
+                None, trial, {"training_iteration": step, "loss": level + 1 / step}
+            )
+    return scheduler
+
+
 def test_ray_scheduler_state_survives_save_and_restore(tmp_path: Path) -> None:
     from ray.tune.schedulers import TrialScheduler
 
     from tune_extras.ray import SuccessiveHalvingScheduler
 
-    first = SuccessiveHalvingScheduler(metric="loss", mode="min", max_t=30)
-    for number, level in enumerate([0.5, 0.2, 0.9]):
-        trial = _Trial(str(number))
-        first.on_trial_add(None, trial)
-        for step in range(1, 31):
-            first.on_trial_result(
-                None, trial, {"training_iteration": step, "loss": level + 1 / step}
-            )
+    first = _scheduler_with_three_trials(max_t=30, steps=30)
     path = str(tmp_path / "scheduler.json")
-    first.save(path)
+    first.save(path)  # type: ignore[attr-defined]
     restored = SuccessiveHalvingScheduler(metric="loss", mode="min", max_t=30)
     restored.restore(path)
     late = _Trial("late")
@@ -316,3 +323,19 @@ def test_promotion_candidate_known_cases() -> None:
     assert promotion_candidate(rungs, reports, paused, "minimize") is None
     assert promotion_candidate(rungs, reports, paused, "minimize", finishing=True) == "a"
     assert promotion_candidate(rungs, reports, {"d": 0}, "maximize") == "d"
+
+
+def test_scheduler_state_callback_round_trip() -> None:
+    """Ray saves callbacks' ``get_state`` with every experiment checkpoint and hands it back to
+    ``set_state`` on ``Tuner.restore``: the callback carries the scheduler's rungs across."""
+    from ray.tune.callback import CallbackList
+
+    from tune_extras.ray import SchedulerStateCallback, SuccessiveHalvingScheduler
+
+    original = _scheduler_with_three_trials(max_t=27, steps=9)
+    fresh = SuccessiveHalvingScheduler(metric="loss", mode="min", max_t=27)
+    saved = CallbackList([SchedulerStateCallback(original)]).get_state()  # type: ignore[arg-type]
+    CallbackList([SchedulerStateCallback(fresh)]).set_state(saved)
+    assert fresh.state_dict() == original.state_dict()  # type: ignore[attr-defined]
+    with pytest.raises(TypeError, match="SuccessiveHalvingScheduler"):
+        SchedulerStateCallback(object())  # type: ignore[arg-type]

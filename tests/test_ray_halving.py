@@ -132,30 +132,3 @@ def test_promotion_variant_pauses_and_resumes(ray_local: object, tmp_path: Path)
     for result in results:
         frame = result.metrics_dataframe
         assert frame["step"].is_unique
-
-
-def test_scheduler_state_callback_round_trip() -> None:
-    """Ray saves callbacks' ``get_state`` with every experiment checkpoint and hands it back to
-    ``set_state`` on ``Tuner.restore``: the callback carries the scheduler's rungs across."""
-    from ray.tune.callback import CallbackList
-
-    from tune_extras.ray import SchedulerStateCallback, SuccessiveHalvingScheduler
-
-    class _Trial:
-        def __init__(self, trial_id: str) -> None:
-            self.trial_id = trial_id
-
-    original = SuccessiveHalvingScheduler(metric="loss", mode="min", max_t=27)
-    for number, level in enumerate([0.5, 0.2, 0.9]):
-        trial = _Trial(str(number))
-        original.on_trial_add(None, trial)
-        for step in range(1, 10):
-            original.on_trial_result(
-                None, trial, {"training_iteration": step, "loss": level + 1 / step}
-            )
-    fresh = SuccessiveHalvingScheduler(metric="loss", mode="min", max_t=27)
-    saved = CallbackList([SchedulerStateCallback(original)]).get_state()
-    CallbackList([SchedulerStateCallback(fresh)]).set_state(saved)
-    assert fresh.state_dict() == original.state_dict()
-    with pytest.raises(TypeError, match="SuccessiveHalvingScheduler"):
-        SchedulerStateCallback(object())  # type: ignore[arg-type]
