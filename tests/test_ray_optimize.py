@@ -88,3 +88,29 @@ def test_dead_worker_is_recorded_and_retried(ray_local: object, tmp_path: Path) 
     assert len(complete) == 3 and len(failed) == 3
     assert sorted(t.params["x"] for t in failed) == sorted(t.params["x"] for t in complete)
     assert all(t.state != optuna.trial.TrialState.RUNNING for t in study.trials)
+
+
+def test_ctrl_c_leaves_no_trial_running(
+    ray_local: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import ray
+
+    from tune_extras.ray import _optimize, optimize
+
+    calls = {"n": 0}
+    real_wait = ray.wait
+
+    def wait_then_interrupt(*args: object, **kwargs: object) -> object:
+        calls["n"] += 1
+        if calls["n"] == 30:  # while trials are running
+            raise KeyboardInterrupt
+        return real_wait(*args, **kwargs)
+
+    monkeypatch.setattr(_optimize.ray, "wait", wait_then_interrupt)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    with pytest.raises(KeyboardInterrupt):
+        optimize(study, _gpu_objective, n_trials=6, max_concurrent=2, show_progress_bar=True)
+    states = [t.state for t in study.trials]
+    assert optuna.trial.TrialState.RUNNING not in states
+    assert optuna.trial.TrialState.FAIL in states  # the interrupted trials
+    assert "trials" in capsys.readouterr().err  # the progress bar was shown

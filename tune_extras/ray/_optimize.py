@@ -16,6 +16,7 @@ from typing import Any
 import optuna
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+from tqdm.auto import tqdm
 
 _POLL_S = 0.002
 _RETRY_ATTR = "tune_extras:retry_of"
@@ -105,6 +106,7 @@ def optimize(
     max_retries: int = 2,
     timeout: float | None = None,
     address: str | None = None,
+    show_progress_bar: bool = False,
 ) -> optuna.Study:
     """Run ``n_trials`` trials of ``objective`` for ``study`` as Ray tasks.
 
@@ -123,6 +125,7 @@ def optimize(
         timeout: Stop starting trials after this many seconds (running ones finish).
         address: Ray cluster address (``None``: the running or a new local Ray; ``"auto"``;
             ``"ray://host:10001"``); used only if Ray is not initialised yet.
+        show_progress_bar: Show a tqdm bar of finished trials (as ``study.optimize`` does).
 
     Returns:
         The study. On ``KeyboardInterrupt`` running trials are cancelled and recorded FAIL.
@@ -181,6 +184,7 @@ def optimize(
                 mailbox.reply.remote(key, seq, False, error)
 
     pending_retries: list[tuple[dict[str, Any], int]] = []
+    progress = tqdm(total=n_trials, disable=not show_progress_bar, desc="trials")
     try:
         while finished < n_trials:
             out_of_time = timeout is not None and time.monotonic() - started_at > timeout
@@ -229,6 +233,7 @@ def optimize(
                 else:
                     study.tell(trial, value)
                 finished += 1
+            progress.update(finished - progress.n)
     except KeyboardInterrupt:
         for future, trial in running.items():
             ray.cancel(future, force=True)
@@ -236,5 +241,6 @@ def optimize(
         running.clear()
         raise
     finally:
+        progress.close()
         ray.kill(mailbox)
     return study
