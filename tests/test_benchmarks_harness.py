@@ -116,6 +116,6 @@ def test_pruners_smoke_run_writes_results(tmp_path: Path, opda_available: bool) 
 
 
 @pytest.mark.benchmark
-@pytest.mark.parametrize("suite", ["pruners", "samplers", "analyzer"])
+@pytest.mark.parametrize("suite", ["pruners", "samplers", "analyzer", "ray_scaling"])
 def test_quick_suites_run(suite: str, tmp_path: Path) -> None:
     assert bench_main(["run", suite, "--quick", "--seeds", "2", "--out", str(tmp_path)]) == 0

@@ -23,7 +23,7 @@ def test_tuner_with_successive_halving_scheduler(ray_local: object, tmp_path: Pa
 
     scheduler = SuccessiveHalvingScheduler(max_t=27, min_resource=1)
     tuner = tune.Tuner(
-        tune.with_resources(_trainable, {"cpu": 1, "gpu": 0}),
+        tune.with_resources(_trainable, {"cpu": 1, "gpu": 1}),
         param_space={"x": tune.grid_search([i / 9 for i in range(9)])},
         tune_config=tune.TuneConfig(
             metric="loss", mode="min", scheduler=scheduler, max_concurrent_trials=2
