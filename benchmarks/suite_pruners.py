@@ -34,7 +34,7 @@ import numpy as np
 import optuna
 
 from benchmarks.problems import CurveProblem, get_curve_problem
-from tune_extras.optuna import HyperbandPruner, SuccessiveHalvingPruner
+from tune_extras.optuna import HyperbandPruner, LearningCurvePruner, SuccessiveHalvingPruner
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
@@ -71,7 +71,14 @@ def _optuna_pruners(max_resource: int) -> dict[str, Callable[[], optuna.pruners.
         "ours-sha": lambda: SuccessiveHalvingPruner(max_resource=max_resource),
         "ours-sha-auto": SuccessiveHalvingPruner,
         "ours-hyperband": lambda: HyperbandPruner(max_resource=max_resource),
+        "ours-lc": lambda: LearningCurvePruner(max_resource=_known_length),
+        "ours-lc-auto": LearningCurvePruner,
     }
+
+
+def _known_length(trial: optuna.trial.FrozenTrial) -> int:
+    """The trial's own last step (a hyperparameter such as the number of epochs in real studies)."""
+    return int(trial.user_attrs["max_step"])
 
 
 def run_optuna(
@@ -86,6 +93,7 @@ def run_optuna(
     for config in configs:
         curve = problem.curve(config)
         trial = study.ask()
+        trial.set_user_attr("max_step", len(curve))
         steps = 0
         stopped = False
         for step, value in enumerate(curve, start=1):

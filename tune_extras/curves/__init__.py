@@ -1,1 +1,31 @@
-"""Framework-free core (curves). Imports neither optuna nor ray."""
+"""Learning-curve extrapolation, framework-free (imports neither optuna nor ray).
+
+:func:`extrapolate` turns a partial curve into a predictive distribution of its value at a later
+step (:class:`CurvePrediction`); :mod:`~tune_extras.curves._calibration` scales its spread so that
+its intervals cover; :class:`ExtrapolationRule` is the stopping decision the Optuna pruner and the
+Ray Tune scheduler share.
+"""
+
+from tune_extras.curves._calibration import (
+    DEFAULT_SCALE,
+    conformal_scale,
+    curve_scores,
+    interval_score,
+)
+from tune_extras.curves._families import Shape, default_shapes
+from tune_extras.curves._model import CurvePrediction, extrapolate
+from tune_extras.curves._rule import Curve, Decision, ExtrapolationRule
+
+__all__ = [
+    "DEFAULT_SCALE",
+    "Curve",
+    "CurvePrediction",
+    "Decision",
+    "ExtrapolationRule",
+    "Shape",
+    "conformal_scale",
+    "curve_scores",
+    "default_shapes",
+    "extrapolate",
+    "interval_score",
+]
