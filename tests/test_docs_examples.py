@@ -14,6 +14,9 @@ MODULES = [
     "tune_extras.surface._fit",
     "tune_extras.analysis._analyze",
     "tune_extras.optuna._halving",
+    "tune_extras.curves._model",
+    "tune_extras.curves._rule",
+    "tune_extras.optuna._learning_curve",
 ]
 
 

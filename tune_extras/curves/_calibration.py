@@ -22,6 +22,7 @@ import math
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from tune_extras.curves._model import CurvePrediction, extrapolate
 
@@ -49,17 +50,20 @@ def interval_score(prediction: CurvePrediction, final: float, confidence: float 
 
 
 def curve_scores(
-    steps: Sequence[float],
-    values: Sequence[float],
+    steps: ArrayLike,
+    values: ArrayLike,
     confidence: float = 0.9,
     fractions: Iterable[float] = CALIBRATION_FRACTIONS,
-    **model: float,
+    *,
+    warmup_fraction: float = 0.1,
+    evidence_power: float = 0.3,
+    discrepancy: float = 0.5,
 ) -> dict[float, float]:
     """Scores of a finished curve predicted from its prefixes at each relative length in ``fractions``.
 
     The prefix at fraction ``r`` holds the points with ``step <= r * final_step``; fractions whose
-    prefix has fewer than four points (or all of them) are left out. ``model`` is passed to
-    :func:`~tune_extras.curves.extrapolate`.
+    prefix has fewer than four points (or all of them) are left out. The keyword arguments are
+    passed to :func:`~tune_extras.curves.extrapolate`.
     """
     t = np.asarray(steps, dtype=np.float64)
     y = np.asarray(values, dtype=np.float64)
@@ -72,7 +76,14 @@ def curve_scores(
     for fraction in fractions:
         k = int(np.searchsorted(t, fraction * final_step, side="right"))
         if 4 <= k < t.size:
-            prediction = extrapolate(t[:k], y[:k], final_step, **model)
+            prediction = extrapolate(
+                t[:k],
+                y[:k],
+                final_step,
+                warmup_fraction=warmup_fraction,
+                evidence_power=evidence_power,
+                discrepancy=discrepancy,
+            )
             scores[fraction] = interval_score(prediction, final, confidence)
     return scores
 

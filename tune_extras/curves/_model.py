@@ -41,7 +41,7 @@ Z90 = 1.6448536269514722
 """Standard normal 95% quantile: a central 90% interval is ``mean +- Z90 * sd``."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CurvePrediction:
     """Predictive distribution of a curve's value at ``target_step``: a scaled Student-t mixture.
 

@@ -17,10 +17,11 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import special
 
 
-def value_at_step(steps: Sequence[float], values: Sequence[float], step: float) -> float | None:
+def value_at_step(steps: ArrayLike, values: ArrayLike, step: float) -> float | None:
     """The value reported at the largest step ``<= step`` (``None`` if none is that early)."""
     t = np.asarray(steps, dtype=np.float64)
     earlier = np.flatnonzero(t <= step)

@@ -15,6 +15,7 @@ import math
 import threading
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -156,6 +157,15 @@ class ExtrapolationRule:
         self._scores: dict[Hashable, dict[float, float]] = {}
         self._lock = threading.Lock()
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_lock"]  # locks do not pickle (Ray pickles schedulers)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def _loss(self, values: Sequence[float]) -> np.ndarray:
         y = np.asarray(values, dtype=np.float64)
         return -y if self.direction == "maximize" else y
@@ -167,7 +177,12 @@ class ExtrapolationRule:
             steps = np.asarray(curve.steps, dtype=np.float64)
             shift = 1.0 if steps.size and steps.min() == 0 else 0.0
             cached = curve_scores(
-                steps + shift, self._loss(curve.values), self.confidence, **self._model
+                steps + shift,
+                self._loss(curve.values),
+                self.confidence,
+                warmup_fraction=self._model["warmup_fraction"],
+                evidence_power=self._model["evidence_power"],
+                discrepancy=self._model["discrepancy"],
             )
             with self._lock:
                 self._scores[curve.key] = cached

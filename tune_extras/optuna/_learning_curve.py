@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import optuna
 from optuna.pruners import BasePruner
@@ -91,7 +91,7 @@ class LearningCurvePruner(BasePruner):
             raise ValueError(f"n_warmup_steps must be an int >= 0, got {n_warmup_steps!r}")
         if n_warmup_steps < 0:
             raise ValueError(f"n_warmup_steps must be an int >= 0, got {n_warmup_steps!r}")
-        options = {
+        options: dict[str, Any] = {
             "threshold": threshold,
             "rank": rank,
             "min_finished": n_startup_trials,

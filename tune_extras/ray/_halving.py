@@ -255,15 +255,17 @@ class SchedulerStateCallback(Callback):
     reports through it and, on restore, loads them back into the restored scheduler.
     """
 
-    def __init__(self, scheduler: SuccessiveHalvingScheduler) -> None:
-        if not isinstance(scheduler, SuccessiveHalvingScheduler):
+    def __init__(self, scheduler: Any) -> None:
+        if not (hasattr(scheduler, "state_dict") and hasattr(scheduler, "load_state_dict")):
             raise TypeError(
-                f"expected a tune-extras SuccessiveHalvingScheduler, got {type(scheduler).__name__}"
+                f"expected a tune-extras scheduler (with state_dict/load_state_dict), "
+                f"got {type(scheduler).__name__}"
             )
         self.scheduler = scheduler
 
     def get_state(self) -> dict[str, Any] | None:
-        return self.scheduler.state_dict()
+        state: dict[str, Any] = self.scheduler.state_dict()
+        return state
 
     def set_state(self, state: dict[str, Any]) -> None:
         self.scheduler.load_state_dict(state)

@@ -1,0 +1,363 @@
+"""Learning-curve extrapolation core: known answers, invariances, calibration, the stopping rule."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tune_extras.curves import (
+    DEFAULT_SCALE,
+    Curve,
+    ExtrapolationRule,
+    _model,
+    conformal_scale,
+    curve_scores,
+    default_shapes,
+    extrapolate,
+    interval_score,
+)
+from tune_extras.curves._population import population_probability, value_at_step
+
+T = np.arange(1, 31, dtype=float)
+
+
+# ------------------------------------------------------------------------- known closed forms
+@pytest.mark.parametrize(
+    ("curve", "truth"),
+    [
+        # pow3 with an exponent on the grid (geomspace(0.05, 4, 32)[20] = 0.8435...)
+        (
+            0.2 + 0.8 * T ** -np.geomspace(0.05, 4, 32)[20],
+            0.2 + 0.8 * 100 ** -np.geomspace(0.05, 4, 32)[20],
+        ),
+        # exponential decay, tau on the grid (relative to the target step 100)
+        (
+            0.1 + 0.5 * np.exp(-T / 100 / np.geomspace(0.01, 3, 20)[8]),
+            0.1 + 0.5 * np.exp(-1 / np.geomspace(0.01, 3, 20)[8]),
+        ),
+        # a converged flat curve
+        (np.full(30, 0.37), 0.37),
+    ],
+)
+def test_noise_free_curves_on_the_grid_are_extrapolated_exactly(
+    curve: np.ndarray, truth: float
+) -> None:
+    prediction = extrapolate(T, curve, target_step=100, warmup_fraction=0.0)
+    assert prediction.mean == pytest.approx(truth, abs=1e-6)
+    low, high = prediction.interval(0.9)
+    assert low - 1e-6 <= truth <= high + 1e-6
+
+
+def test_off_grid_power_law_is_close_and_inside_its_interval() -> None:
+    loss = 0.2 + 0.8 * T**-0.7
+    truth = 0.2 + 0.8 * 100**-0.7
+    prediction = extrapolate(T, loss, target_step=100)
+    assert prediction.mean == pytest.approx(truth, abs=0.005)
+    low, high = prediction.interval(0.9)
+    assert low < truth < high
+
+
+def test_noisy_power_law_interval_contains_the_truth() -> None:
+    rng = np.random.default_rng(0)
+    loss = 0.3 + 0.5 * T**-0.5 + 0.005 * rng.standard_normal(T.size)
+    truth = 0.3 + 0.5 * 100**-0.5
+    prediction = extrapolate(T, loss, target_step=100).with_scale(DEFAULT_SCALE)
+    low, high = prediction.interval(0.9)
+    assert low < truth < high
+    assert high - low < 0.1  # informative: the curve still has 0.05 to travel
+
+
+# ----------------------------------------------------------------------------- invariances
+@settings(max_examples=30, deadline=None)
+@given(
+    alpha=st.floats(0.1, 2.0),
+    shift=st.floats(-100, 100),
+    factor=st.floats(0.01, 100),
+    seed=st.integers(0, 1000),
+)
+def test_prediction_is_equivariant_to_affine_maps_and_direction(
+    alpha: float, shift: float, factor: float, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    y = 1.0 + T**-alpha + 0.01 * rng.standard_normal(T.size)
+    base = extrapolate(T, y, 60)
+    mapped = extrapolate(T, shift + factor * y, 60)
+    flipped = extrapolate(T, -y, 60)
+    assert mapped.mean == pytest.approx(shift + factor * base.mean, rel=1e-6, abs=1e-6 * factor)
+    assert mapped.std == pytest.approx(factor * base.std, rel=1e-6)
+    assert flipped.mean == pytest.approx(-base.mean, rel=1e-9, abs=1e-12)
+    q = np.array([0.05, 0.5, 0.95])
+    np.testing.assert_allclose(flipped.ppf(q), -base.ppf(1 - q), rtol=1e-6, atol=1e-9)
+
+
+def test_prediction_depends_on_relative_time_only() -> None:
+    y = 0.5 + T**-0.6
+    a = extrapolate(T, y, 90)
+    b = extrapolate(T * 1000, y, 90_000)
+    assert a.mean == pytest.approx(b.mean, rel=1e-9)
+    assert a.interval() == pytest.approx(b.interval(), rel=1e-9)
+
+
+def test_order_of_points_does_not_matter() -> None:
+    rng = np.random.default_rng(1)
+    y = 0.5 + T**-0.6 + 0.01 * rng.standard_normal(T.size)
+    order = rng.permutation(T.size)
+    assert extrapolate(T[order], y[order], 50).mean == pytest.approx(extrapolate(T, y, 50).mean)
+
+
+@settings(max_examples=20, deadline=None)
+@given(q=st.floats(0.001, 0.999), seed=st.integers(0, 100), scale=st.floats(0.2, 5))
+def test_cdf_inverts_ppf(q: float, seed: int, scale: float) -> None:
+    rng = np.random.default_rng(seed)
+    y = 0.5 + T**-0.6 + 0.02 * rng.standard_normal(T.size)
+    prediction = extrapolate(T, y, 50).with_scale(scale)
+    assert float(prediction.cdf(prediction.ppf(q))) == pytest.approx(q, abs=1e-7)
+
+
+def test_scale_stretches_intervals_around_the_mean() -> None:
+    rng = np.random.default_rng(2)
+    p = extrapolate(T, 1 + T**-0.5 + 0.01 * rng.standard_normal(T.size), 80)
+    low, high = p.interval()
+    low2, high2 = p.with_scale(2.0).interval()
+    assert high2 - p.mean == pytest.approx(2 * (high - p.mean), rel=1e-6)
+    assert p.mean - low2 == pytest.approx(2 * (p.mean - low), rel=1e-6)
+    assert p.with_scale(2.0).std == pytest.approx(2 * p.std)
+
+
+def test_long_curves_are_binned_with_their_noise_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(3)
+    t = np.arange(1, 2001, dtype=float)
+    y = 0.2 + t**-0.4 + 0.01 * rng.standard_normal(t.size)
+    binned = extrapolate(t, y, 5000)
+    monkeypatch.setattr(_model, "MAX_POINTS", 10_000)
+    exact = extrapolate(t, y, 5000)
+    assert binned.mean == pytest.approx(exact.mean, abs=0.002)
+    assert binned.std == pytest.approx(exact.std, rel=0.3)
+
+
+# --------------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    ("steps", "values", "target", "message"),
+    [
+        ([1, 2, 3, 4], [1, 0.5, np.nan, 0.3], 10, "finite"),
+        ([1, 2, 3], [1, 0.5, 0.4], 10, "at least 4"),
+        ([1, 2, 3, 4], [1, 0.5, 0.4, 0.3], 3, "target_step"),
+        ([0, 1, 2, 3], [1, 0.5, 0.4, 0.3], 10, "> 0"),
+        ([1, 2, 3, 4], [1, 0.5, 0.4], 10, "differ in length"),
+    ],
+)
+def test_bad_curves_are_rejected_with_the_reason(
+    steps: list[float], values: list[float], target: float, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        extrapolate(steps, values, target)
+
+
+def test_family_grid() -> None:
+    shapes = default_shapes()
+    assert len(shapes) == 109
+    u = np.linspace(0.01, 1, 50)
+    for shape in shapes:
+        values = shape(u)
+        assert np.all(np.isfinite(values)), shape
+
+
+# ------------------------------------------------------------------------------- calibration
+def test_conformal_scale_known_answers() -> None:
+    assert conformal_scale(list(range(1, 20)), 0.9) == 18.0  # ceil(20 * 0.9) = 18th smallest
+    assert conformal_scale([3.0] * 8, 0.9) is None  # 9 scores needed at 90%
+    assert conformal_scale([5, 1, 4, 2, 3, 9, 8, 7, 6], 0.9) == 9.0
+
+
+def test_interval_score_is_the_scale_that_reaches_the_final_value() -> None:
+    p = extrapolate(T, 0.5 + T**-0.6 + 0.01 * np.sin(T), 60)
+    low, high = p.interval(0.9)
+    assert interval_score(p, high) == pytest.approx(1.0, rel=1e-6)
+    assert interval_score(p, p.mean - 2 * (p.mean - low)) == pytest.approx(2.0, rel=1e-6)
+    assert interval_score(p, p.mean) == 0.0
+
+
+def _prior_curves(n: int, seed: int) -> list[np.ndarray]:
+    """Curves from a prior like LC-PFN's: pow3 / exponential / log-sigmoid with Gaussian noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(1, 51, dtype=float)
+    curves = []
+    for _ in range(n):
+        final, scale, noise = rng.uniform(0.1, 0.5), rng.uniform(0.2, 1.0), rng.uniform(0.002, 0.02)
+        kind = rng.integers(3)
+        if kind == 0:
+            shape = t ** -rng.uniform(0.2, 1.5)
+        elif kind == 1:
+            shape = np.exp(-t / rng.uniform(3, 30))
+        else:
+            shape = 1 / (1 + (t / rng.uniform(2, 20)) ** rng.uniform(1, 3))
+        curves.append(final + scale * shape + noise * rng.standard_normal(t.size))
+    return curves
+
+
+def test_coverage_of_calibrated_intervals_on_seeded_curves() -> None:
+    """90% intervals from 30% prefixes of 400 seeded curves from a prior unlike the training set.
+
+    Default scale: coverage 0.82-1 (it was set on other curves; measured 0.88 on 1,000 of these).
+    Conformal scale from 40 curves, averaged over 20 random splits: 0.87-0.95 (split conformal
+    promises >= 0.9 on average; each split's coverage has a standard deviation of about 0.04).
+    """
+    scores = np.array(
+        [curve_scores(np.arange(1, 51), c, fractions=(0.3,))[0.3] for c in _prior_curves(400, 1)]
+    )
+    assert 0.82 <= float(np.mean(scores <= DEFAULT_SCALE)) <= 1.0
+    coverages = []
+    for seed in range(20):
+        order = np.random.default_rng(seed).permutation(scores.size)
+        scale = conformal_scale(scores[order[:40]], 0.9)
+        assert scale is not None
+        coverages.append(float(np.mean(scores[order[40:]] <= scale)))
+    assert 0.87 <= float(np.mean(coverages)) <= 0.95
+
+
+def test_coverage_on_recorded_deberta_curves(opda_available: bool) -> None:
+    """Real curves (DeBERTa, opda), 30% prefixes: conformal scale from 20 runs, 20 random splits.
+
+    Mean coverage of the other runs 0.86-0.96 (split conformal promises >= 0.9 on average).
+    """
+    from benchmarks.problems import OpdaReplay
+
+    curves = [
+        c for c in OpdaReplay("deberta-base").curves if c.size >= 20 and np.all(np.isfinite(c))
+    ]
+    chosen = np.random.default_rng(0).permutation(len(curves))[:300]
+    scores = np.array(
+        [
+            curve_scores(np.arange(1, curves[i].size + 1), curves[i], fractions=(0.3,))[0.3]
+            for i in chosen
+        ]
+    )
+    coverages = []
+    for seed in range(20):
+        order = np.random.default_rng(seed).permutation(scores.size)
+        scale = conformal_scale(scores[order[:20]], 0.9)
+        assert scale is not None
+        coverages.append(float(np.mean(scores[order[20:]] <= scale)))
+    assert 0.86 <= float(np.mean(coverages)) <= 0.96
+
+
+# ------------------------------------------------------------------------------ the rule
+def _finished(n: int = 12) -> list[Curve]:
+    return [Curve(i, T, 0.1 + 0.02 * i + T**-0.5) for i in range(n)]
+
+
+def test_rule_stops_a_clearly_worse_curve_and_keeps_a_better_one() -> None:
+    rule = ExtrapolationRule("minimize")
+    bad = rule.decide(Curve("bad", T[:8], 0.6 + T[:8] ** -0.5), 30, _finished())
+    good = rule.decide(Curve("good", T[:8], 0.05 + T[:8] ** -0.5), 30, _finished())
+    assert bad.stop and bad.probability is not None and bad.probability < 0.025
+    assert not good.stop and good.probability is not None and good.probability > 0.5
+    assert good.reference == pytest.approx(0.1 + 30**-0.5)
+    assert good.prediction is not None and good.prediction.mean < good.reference
+
+
+def test_rule_for_maximisation_mirrors_minimisation() -> None:
+    minimize = ExtrapolationRule("minimize")
+    maximize = ExtrapolationRule("maximize")
+    finished = _finished()
+    mirrored = [Curve(c.key, c.steps, -np.asarray(c.values)) for c in finished]
+    for offset in (0.05, 0.12, 0.2, 0.6):
+        curve = offset + T[:8] ** -0.5
+        a = minimize.decide(Curve("x", T[:8], curve), 30, finished)
+        b = maximize.decide(Curve("x", T[:8], -curve), 30, mirrored)
+        assert a.stop == b.stop
+        assert a.probability == pytest.approx(b.probability)
+        assert b.prediction is not None and a.prediction is not None
+        assert b.prediction.mean == pytest.approx(-a.prediction.mean)
+
+
+def test_rule_waits_for_finished_trials_and_warmup() -> None:
+    rule = ExtrapolationRule("minimize", min_finished=3, min_step=5)
+    worse = Curve("w", T[:8], 5 + T[:8] ** -0.5)
+    assert not rule.decide(worse, 30, _finished(2)).stop
+    assert not rule.decide(Curve("w", T[:4], 5 + T[:4] ** -0.5), 30, _finished()).stop
+    assert rule.decide(worse, 30, _finished()).stop
+    assert not rule.decide(Curve("w", T, 5 + T**-0.5), 30, _finished()).stop  # at its end
+
+
+def test_rule_stops_diverged_curves() -> None:
+    decision = ExtrapolationRule().decide(Curve("nan", [1, 2], [1.0, math.nan]), 30, [])
+    assert decision.stop and "diverged" in decision.reason
+
+
+def test_rank_compares_with_the_kth_best() -> None:
+    finished = _finished()
+    curve = Curve("x", T[:10], 0.13 + T[:10] ** -0.5)  # between the 2nd and 3rd best
+    first = ExtrapolationRule(rank=1).decide(curve, 30, finished)
+    third = ExtrapolationRule(rank=3).decide(curve, 30, finished)
+    assert first.reference == pytest.approx(0.1 + 30**-0.5)
+    assert third.reference == pytest.approx(0.14 + 30**-0.5)
+    assert first.probability is not None and third.probability is not None
+    assert third.probability > first.probability
+
+
+def test_steps_from_zero_count_one_more_unit() -> None:
+    rule = ExtrapolationRule(min_finished=1)
+    finished = [Curve(0, T - 1, 0.1 + T**-0.5)]
+    zero_based = rule.decide(Curve(1, T[:8] - 1, 0.3 + T[:8] ** -0.5), 29, finished)
+    one_based = ExtrapolationRule(min_finished=1).decide(
+        Curve(1, T[:8], 0.3 + T[:8] ** -0.5), 30, [Curve(0, T, 0.1 + T**-0.5)]
+    )
+    assert zero_based.probability == pytest.approx(one_based.probability)
+
+
+def test_study_calibration_uses_finished_curves_once_there_are_enough() -> None:
+    rule = ExtrapolationRule()
+    assert rule.scale(0.3, _finished(5)) == DEFAULT_SCALE
+    noisy = [
+        Curve(i, T, 0.3 + T**-0.5 + 0.05 * np.random.default_rng(i).standard_normal(T.size))
+        for i in range(12)
+    ]
+    assert rule.scale(0.3, noisy) != DEFAULT_SCALE
+    assert ExtrapolationRule(calibration="fixed").scale(0.3, noisy) == DEFAULT_SCALE
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"direction": "up"}, "direction"),
+        ({"threshold": 0}, "threshold"),
+        ({"rank": 0}, "rank"),
+        ({"min_finished": 0}, "min_finished"),
+        ({"min_step": -1}, "min_step"),
+        ({"calibration": "auto"}, "calibration"),
+        ({"default_scale": 0}, "default_scale"),
+        ({"min_calibration_curves": 5}, "min_calibration_curves"),
+        ({"min_population": 2}, "min_population"),
+        ({"evidence_power": 0}, "evidence_power"),
+        ({"warmup_fraction": 1}, "warmup_fraction"),
+        ({"discrepancy": -1}, "discrepancy"),
+    ],
+)
+def test_rule_validates_its_arguments(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ExtrapolationRule(**kwargs)
+
+
+# -------------------------------------------------------------------------------- population
+def test_value_at_step() -> None:
+    assert value_at_step([1, 2, 4], [0.5, 0.4, 0.3], 3) == 0.4
+    assert value_at_step([2, 4], [0.5, 0.3], 1) is None
+
+
+def test_population_line_stops_only_when_order_persists() -> None:
+    rng = np.random.default_rng(0)
+    now = rng.uniform(0.5, 1.0, 20)
+    persistent = [(x, 0.5 * x + 0.005 * rng.standard_normal()) for x in now]
+    # Curves that cross: slow starters (worse now) end better.
+    crossing = [(x, 0.6 - 0.3 * x + 0.005 * rng.standard_normal()) for x in now]
+    reference = min(z for _, z in persistent)
+    assert population_probability(2.0, persistent, reference) < 1e-6
+    assert population_probability(0.5, persistent, reference) > 0.05
+    p_crossing = population_probability(2.0, crossing, min(z for _, z in crossing))
+    assert p_crossing is not None and p_crossing > 0.5
+    assert population_probability(2.0, persistent[:4], reference) is None

@@ -1,0 +1,178 @@
+"""Ray Tune scheduler that extrapolates each trial's learning curve (core: :mod:`tune_extras.curves`).
+
+Same decisions as :class:`tune_extras.optuna.LearningCurvePruner` on the same curves: both call
+:class:`tune_extras.curves.ExtrapolationRule`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ray.tune.schedulers import FIFOScheduler, TrialScheduler
+
+from tune_extras.curves import DEFAULT_SCALE, Curve, Decision, ExtrapolationRule
+
+
+class LearningCurveScheduler(FIFOScheduler):
+    """Stop a trial when its extrapolated final result is unlikely to beat the best finished trial.
+
+    At each result the trial's curve (``metric`` against ``time_attr``) gives a calibrated
+    predictive distribution of its value at ``max_t``; the trial stops when
+    ``P(beats the rank-th best finished trial's last value) < threshold`` (see
+    :class:`tune_extras.optuna.LearningCurvePruner` for the model and calibration). A NaN or
+    infinite result stops the trial. A trial that reaches a given ``max_t`` is stopped, as Ray's ASHA
+    does. Keep its state across ``Tuner.restore`` with
+    :class:`~tune_extras.ray.SchedulerStateCallback`.
+
+    Args:
+        time_attr: Result key that measures resource (``"training_iteration"``, epochs, ...).
+        metric, mode: The metric and ``"min"``/``"max"``; may come from ``TuneConfig`` instead.
+        max_t: Resource at which trials end: a number, ``"auto"`` (the largest ``time_attr`` a
+            finished trial reached), or a callable ``(config) -> number`` for trials whose
+            length is a hyperparameter.
+        grace_period: Do not stop a trial before this much resource.
+        threshold: Stop when the probability of beating the reference is below this.
+        rank: Compare with the ``rank``-th best finished trial.
+        min_finished: Do not stop until this many trials have finished.
+        calibration: ``"study"`` (conformal from finished curves) or ``"fixed"``.
+        default_scale: Spread multiplier before (or without) study calibration.
+    """
+
+    def __init__(
+        self,
+        time_attr: str = "training_iteration",
+        metric: str | None = None,
+        mode: str | None = None,
+        max_t: float | str | Callable[[dict[str, Any]], float] = "auto",
+        grace_period: float = 0,
+        threshold: float = 0.05,
+        rank: int = 1,
+        min_finished: int = 3,
+        calibration: str = "study",
+        default_scale: float = DEFAULT_SCALE,
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        if mode not in (None, "min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        if not (callable(max_t) or max_t == "auto"):
+            if isinstance(max_t, bool) or not isinstance(max_t, int | float) or not max_t > 0:
+                raise ValueError(f"max_t must be 'auto', a number > 0 or a callable, got {max_t!r}")
+        options: dict[str, Any] = {
+            "threshold": threshold,
+            "rank": rank,
+            "min_finished": min_finished,
+            "min_step": grace_period,
+            "calibration": calibration,
+            "default_scale": default_scale,
+        }
+        self._rules = {d: ExtrapolationRule(d, **options) for d in ("minimize", "maximize")}
+        self._time_attr = time_attr
+        self._metric = metric
+        self._mode = mode
+        self._max_t = max_t
+        self._running: dict[str, list[tuple[float, float]]] = {}
+        self._finished: dict[str, list[tuple[float, float]]] = {}
+        self._targets: dict[str, float] = {}
+        self._num_stopped = 0
+
+    # --------------------------------------------------------------------------------- Ray API
+    def set_search_properties(self, metric: str | None, mode: str | None, **spec: Any) -> bool:
+        if self._metric and metric and self._metric != metric:
+            return False
+        if self._mode and mode and self._mode != mode:
+            return False
+        self._metric = self._metric or metric
+        self._mode = self._mode or mode
+        return True
+
+    def on_trial_add(self, tune_controller: Any, trial: Any) -> None:
+        if not self._metric or self._mode not in ("min", "max"):
+            raise ValueError(
+                f"{type(self).__name__} needs metric and mode (here or in tune.TuneConfig)"
+            )
+        self._running.setdefault(trial.trial_id, [])
+        if callable(self._max_t):
+            self._targets[trial.trial_id] = float(self._max_t(trial.config))
+
+    def on_trial_result(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> str:
+        if self._time_attr not in result or self._metric not in result:
+            return TrialScheduler.CONTINUE
+        step = float(result[self._time_attr])
+        self._running.setdefault(trial.trial_id, []).append((step, float(result[self._metric])))
+        target = self._target(trial.trial_id)
+        if self._max_t != "auto" and target is not None and step >= target:
+            return TrialScheduler.STOP  # reached max_t: done
+        if self.decide(trial.trial_id).stop:
+            self._num_stopped += 1
+            return TrialScheduler.STOP
+        return TrialScheduler.CONTINUE
+
+    def on_trial_complete(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> None:
+        curve = self._running.pop(trial.trial_id, [])
+        if result and self._time_attr in result and self._metric in result:
+            point = (float(result[self._time_attr]), float(result[self._metric]))
+            if not curve or curve[-1] != point:
+                curve.append(point)
+        if curve:
+            self._finished[trial.trial_id] = curve
+
+    def on_trial_remove(self, tune_controller: Any, trial: Any) -> None:
+        # Stopped by us (or by the user): not a finished trial, no final value to compare with.
+        self._running.pop(trial.trial_id, None)
+
+    def on_trial_error(self, tune_controller: Any, trial: Any) -> None:
+        self._running.pop(trial.trial_id, None)
+
+    def debug_string(self) -> str:
+        return (
+            f"{type(self).__name__}: {len(self._finished)} finished, "
+            f"{len(self._running)} running, {self._num_stopped} stopped"
+        )
+
+    def save(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path, "w") as handle:
+            json.dump(self.state_dict(), handle)
+
+    def restore(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path) as handle:
+            self.load_state_dict(json.load(handle))
+
+    # ----------------------------------------------------------------------------- our API
+    def decide(self, trial_id: str) -> Decision:
+        """The decision for a running trial's curve so far (with its probability and prediction)."""
+        rule = self._rules["minimize" if self._mode == "min" else "maximize"]
+        target = self._target(trial_id)
+        if target is None:
+            return Decision(False, "no finished trial tells max_t yet")
+        finished = [_curve(key, points) for key, points in self._finished.items()]
+        return rule.decide(_curve(trial_id, self._running.get(trial_id, [])), target, finished)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "running": self._running,
+            "finished": self._finished,
+            "targets": self._targets,
+            "num_stopped": self._num_stopped,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        def points(curves: dict[str, Any]) -> dict[str, list[tuple[float, float]]]:
+            return {k: [(float(s), float(v)) for s, v in c] for k, c in curves.items()}
+
+        self._running = points(state["running"])
+        self._finished = points(state["finished"])
+        self._targets = {k: float(v) for k, v in state.get("targets", {}).items()}
+        self._num_stopped = int(state["num_stopped"])
+
+    def _target(self, trial_id: str) -> float | None:
+        if callable(self._max_t):
+            return self._targets.get(trial_id)
+        if self._max_t == "auto":
+            return max((c[-1][0] for c in self._finished.values() if c), default=None)
+        return float(self._max_t)
+
+
+def _curve(key: str, points: list[tuple[float, float]]) -> Curve:
+    return Curve(key, [s for s, _ in points], [v for _, v in points])
