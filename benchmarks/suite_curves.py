@@ -4,13 +4,15 @@ For every distinct finished curve of a problem, the curve's first ``r * length``
 :data:`FRACTIONS`) predict its final value with :func:`tune_extras.curves.extrapolate`. Reported per
 problem and ``r``:
 
-* ``coverage fixed``: share of final values inside the 90% interval scaled by
+* ``90% fixed``: share of final values inside the 90% interval scaled by
   :data:`tune_extras.curves.DEFAULT_SCALE` (what a study uses before it has finished trials);
-* ``coverage study``: the same with the split-conformal scale of 20 other curves of the same problem
-  (what :class:`~tune_extras.curves.ExtrapolationRule` uses once 10+ trials have finished), median
-  over ``seeds`` random choices of those 20;
-* median interval widths (problem units) for both, and the time of one decision
-  (:meth:`ExtrapolationRule.decide` with 20 finished curves whose scores are cached): median and p95.
+* ``90% study``: the same with the split-conformal scale of 40 other curves of the same problem
+  (what :class:`~tune_extras.curves.ExtrapolationRule` uses once enough trials have finished),
+  median over ``seeds`` random choices of those 40;
+* the same for the 95% interval (the one the stopping rule uses at ``threshold=0.05``);
+* the median width of the study-calibrated 90% interval (problem units), and the time of one
+  decision (:meth:`ExtrapolationRule.decide` with 20 finished curves whose scores are cached):
+  median and p95.
 
 ``DEFAULT_SCALE`` is the 90% quantile of the scores of the *training* problems
 (:data:`TRAINING`, all prefixes pooled, rounded up); the other problems are held out from that
@@ -32,12 +34,14 @@ from tune_extras.curves import (
     ExtrapolationRule,
     conformal_scale,
     extrapolate,
+    interval_score,
 )
 
 FRACTIONS = (0.1, 0.2, 0.3, 0.5, 0.7)
+LEVELS = (0.9, 0.95)
 TRAINING = ("synthetic-pow3", "deberta-v3-base", "torch-mlp-tabular")
 HELD_OUT = ("deberta-base", "alexnet", "torch-mlp-digits", "torch-cnn-digits")
-CALIBRATION_CURVES = 20
+CALIBRATION_CURVES = 40
 
 
 def finished_curves(name: str, budget: int) -> list[np.ndarray]:
@@ -57,24 +61,19 @@ def finished_curves(name: str, budget: int) -> list[np.ndarray]:
     return curves
 
 
-def _predictions(curves: list[np.ndarray], fraction: float) -> np.ndarray:
-    """Rows (center, low, high, final) of the unscaled 90% interval, one per curve."""
+def _scores(curves: list[np.ndarray], fraction: float) -> dict[float, np.ndarray]:
+    """Per confidence level, each curve's score (the scale its interval needs) and raw width."""
     rows = []
     for curve in curves:
         k = max(4, round(fraction * curve.size))
-        if k >= curve.size:
-            continue
-        p = extrapolate(np.arange(1, k + 1), curve[:k], curve.size)
-        low, high = p.interval(0.9)
-        rows.append((p.center, low, high, curve[-1]))
-    return np.array(rows)
-
-
-def _scores(rows: np.ndarray) -> np.ndarray:
-    center, low, high, final = rows.T
-    above = final > center
-    width = np.where(above, high - center, center - low)
-    return np.abs(final - center) / np.maximum(width, 1e-300)
+        if k < curve.size:
+            p = extrapolate(np.arange(1, k + 1), curve[:k], curve.size)
+            row = []
+            for level in LEVELS:
+                row += [interval_score(p, curve[-1], level), np.diff(p.interval(level))[0]]
+            rows.append(row)
+    table = np.array(rows)
+    return {level: table[:, 2 * i : 2 * i + 2].T for i, level in enumerate(LEVELS)}
 
 
 def _decision_times(curves: list[np.ndarray], name: str) -> np.ndarray:
@@ -102,32 +101,31 @@ def run(seeds: int = 5, budget: int = 100, quick: bool = False) -> list[dict[str
         curves = finished_curves(name, budget)
         times = _decision_times(curves, name) if len(curves) > 20 else np.array([np.nan])
         for fraction in FRACTIONS:
-            predictions = _predictions(curves, fraction)
-            scores = _scores(predictions)
-            if name in TRAINING:
-                training_scores.append(scores)
-            spread = predictions[:, 2] - predictions[:, 1]
-            study_cover, study_width = [], []
-            for seed in range(seeds):
-                order = np.random.default_rng(seed).permutation(len(scores))
-                calibration, test = order[:CALIBRATION_CURVES], order[CALIBRATION_CURVES:]
-                scale = conformal_scale(scores[calibration], 0.9) or DEFAULT_SCALE
-                study_cover.append(float(np.mean(scores[test] <= scale)))
-                study_width.append(float(np.median(scale * spread[test])))
-            rows.append(
-                {
-                    "problem": name,
-                    "set": "training" if name in TRAINING else "held-out",
-                    "fraction": fraction,
-                    "curves": len(scores),
-                    "coverage_fixed": float(np.mean(scores <= DEFAULT_SCALE)),
-                    "coverage_study": float(np.median(study_cover)),
-                    "width_fixed": float(np.median(DEFAULT_SCALE * spread)),
-                    "width_study": float(np.median(study_width)),
-                    "ms_median": float(np.median(times)),
-                    "ms_p95": float(np.quantile(times, 0.95)),
-                }
-            )
+            by_level = _scores(curves, fraction)
+            row: dict[str, Any] = {
+                "problem": name,
+                "set": "training" if name in TRAINING else "held-out",
+                "fraction": fraction,
+                "curves": int(by_level[LEVELS[0]].shape[1]),
+                "ms_median": float(np.median(times)),
+                "ms_p95": float(np.quantile(times, 0.95)),
+            }
+            for level, (scores, width) in by_level.items():
+                if name in TRAINING and level == 0.9:
+                    training_scores.append(scores)
+                cover, widths = [], []
+                for seed in range(seeds):
+                    order = np.random.default_rng(seed).permutation(scores.size)
+                    calibration, test = order[:CALIBRATION_CURVES], order[CALIBRATION_CURVES:]
+                    scale = conformal_scale(scores[calibration], level) or DEFAULT_SCALE
+                    cover.append(float(np.mean(scores[test] <= scale)))
+                    widths.append(float(np.median(scale * width[test])))
+                tag = f"{round(100 * level)}"
+                row[f"coverage{tag}_fixed"] = float(np.mean(scores <= DEFAULT_SCALE))
+                row[f"coverage{tag}_study"] = float(np.median(cover))
+                row[f"width{tag}_fixed"] = float(np.median(DEFAULT_SCALE * width))
+                row[f"width{tag}_study"] = float(np.median(widths))
+            rows.append(row)
     if training_scores:
         pooled = float(np.quantile(np.concatenate(training_scores), 0.9))
         rows.append({"problem": "training (pooled)", "set": "training", "q90_score": pooled})
@@ -136,11 +134,11 @@ def run(seeds: int = 5, budget: int = 100, quick: bool = False) -> list[dict[str
 
 def print_tables(rows: list[dict[str, Any]]) -> None:
     header = (
-        "| problem | set | prefix | curves | coverage fixed | coverage study | width fixed "
-        "| width study | ms/decision median | p95 |"
+        "| problem | set | prefix | curves | 90% fixed | 90% study | 95% fixed | 95% study "
+        "| width 90% study | ms/decision median | p95 |"
     )
     print(header)
-    print("|" + " --- |" * 10)
+    print("|" + " --- |" * 11)
     for r in rows:
         if "q90_score" in r:
             print(
@@ -150,6 +148,7 @@ def print_tables(rows: list[dict[str, Any]]) -> None:
             continue
         print(
             f"| {r['problem']} | {r['set']} | {r['fraction']:.0%} | {r['curves']} "
-            f"| {r['coverage_fixed']:.2f} | {r['coverage_study']:.2f} | {r['width_fixed']:.3g} "
-            f"| {r['width_study']:.3g} | {r['ms_median']:.2f} | {r['ms_p95']:.2f} |"
+            f"| {r['coverage90_fixed']:.2f} | {r['coverage90_study']:.2f} "
+            f"| {r['coverage95_fixed']:.2f} | {r['coverage95_study']:.2f} "
+            f"| {r['width90_study']:.3g} | {r['ms_median']:.2f} | {r['ms_p95']:.2f} |"
         )

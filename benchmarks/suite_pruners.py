@@ -72,6 +72,7 @@ def _optuna_pruners(max_resource: int) -> dict[str, Callable[[], optuna.pruners.
         "ours-sha-auto": SuccessiveHalvingPruner,
         "ours-hyperband": lambda: HyperbandPruner(max_resource=max_resource),
         "ours-lc": lambda: LearningCurvePruner(max_resource=_known_length),
+        "ours-lc-0.1": lambda: LearningCurvePruner(max_resource=_known_length, threshold=0.1),
         "ours-lc-auto": LearningCurvePruner,
     }
 

@@ -107,7 +107,7 @@ def test_pruners_smoke_run_writes_results(tmp_path: Path, opda_available: bool) 
     assert code == 0
     payload = json.loads((tmp_path / "results.json").read_text())
     methods = {row["method"] for row in payload["rows"]}
-    assert {"none", "optuna-sha", "optuna-hyperband", "ray-asha"} <= methods
+    assert {"none", "optuna-sha", "optuna-hyperband", "ray-asha", "ours-lc"} <= methods
     for row in payload["rows"]:
         if row["method"] == "none":
             assert row["resource"] == 1.0 and row["regret"] == 0.0
@@ -115,7 +115,21 @@ def test_pruners_smoke_run_writes_results(tmp_path: Path, opda_available: bool) 
             assert row["resource"] <= 1.0 and row["regret"] >= 0.0
 
 
+def test_curves_smoke_run_reports_coverage(tmp_path: Path, opda_available: bool) -> None:
+    code = bench_main(
+        ["run", "curves", "--quick", "--seeds", "3", "--budget", "30", "--out", str(tmp_path)]
+    )
+    assert code == 0
+    rows = json.loads((tmp_path / "results.json").read_text())["rows"]
+    coverage = [row for row in rows if "coverage90_study" in row]
+    assert {row["problem"] for row in coverage} == {"synthetic-pow3", "deberta-base"}
+    for row in coverage:
+        assert 0.0 <= row["coverage90_fixed"] <= 1.0 and row["curves"] >= 25
+        assert row["coverage95_study"] >= row["coverage90_study"] - 0.1
+        assert 0 < row["ms_median"] < 50
+
+
 @pytest.mark.benchmark
-@pytest.mark.parametrize("suite", ["pruners", "samplers", "analyzer", "ray_scaling"])
+@pytest.mark.parametrize("suite", ["pruners", "samplers", "analyzer", "ray_scaling", "curves"])
 def test_quick_suites_run(suite: str, tmp_path: Path) -> None:
     assert bench_main(["run", suite, "--quick", "--seeds", "2", "--out", str(tmp_path)]) == 0

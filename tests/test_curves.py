@@ -311,13 +311,18 @@ def test_steps_from_zero_count_one_more_unit() -> None:
 
 
 def test_study_calibration_uses_finished_curves_once_there_are_enough() -> None:
-    rule = ExtrapolationRule()
-    assert rule.scale(0.3, _finished(5)) == DEFAULT_SCALE
+    rule = ExtrapolationRule()  # threshold 0.05: the 95% interval, 19 curves
     noisy = [
-        Curve(i, T, 0.3 + T**-0.5 + 0.05 * np.random.default_rng(i).standard_normal(T.size))
-        for i in range(12)
+        Curve(i, T, 0.3 + T**-0.5 + 0.02 * np.random.default_rng(i).standard_normal(T.size))
+        for i in range(40)
     ]
-    assert rule.scale(0.3, noisy) != DEFAULT_SCALE
+    scores = [curve_scores(T, np.asarray(c.values), 0.95, fractions=(0.3,))[0.3] for c in noisy]
+    assert rule.scale(0.3, []) == DEFAULT_SCALE
+    # Fewer than 19: the default, widened by any finished curve it would have missed.
+    assert rule.scale(0.3, noisy[:5]) == max(DEFAULT_SCALE, *scores[:5])
+    # 40 curves: the 39th smallest score (split conformal at 95%).
+    assert rule.scale(0.31, noisy) == pytest.approx(conformal_scale(scores, 0.95))
+    assert rule.scale(0.3, noisy) == pytest.approx(sorted(scores)[38])
     assert ExtrapolationRule(calibration="fixed").scale(0.3, noisy) == DEFAULT_SCALE
 
 
@@ -331,7 +336,7 @@ def test_study_calibration_uses_finished_curves_once_there_are_enough() -> None:
         ({"min_step": -1}, "min_step"),
         ({"calibration": "auto"}, "calibration"),
         ({"default_scale": 0}, "default_scale"),
-        ({"min_calibration_curves": 5}, "min_calibration_curves"),
+        ({"min_calibration_curves": 18}, "min_calibration_curves"),
         ({"min_population": 2}, "min_population"),
         ({"evidence_power": 0}, "evidence_power"),
         ({"warmup_fraction": 1}, "warmup_fraction"),

@@ -68,11 +68,15 @@ class ExtrapolationRule:
         min_finished: Decide only once this many trials have finished (``>= rank``).
         min_step: Decide only from this step on (and once a curve has 4 points).
         calibration: ``"study"``: split-conformal scale from the finished curves once
-            ``min_calibration_curves`` of them have a score at the prefix's relative length, else
-            ``default_scale``; ``"fixed"``: always ``default_scale``.
+            ``min_calibration_curves`` of them have a score at the prefix's relative length, the
+            default widened by the finished curves' scores before that (see :meth:`scale`);
+            ``"fixed"``: always ``default_scale``.
         default_scale: Scale of the predictive spread before (or without) study calibration.
-        confidence: Coverage the conformal scale targets for the central interval.
-        min_calibration_curves: Finished curves needed for a conformal scale (>= 9 at 90%).
+        min_calibration_curves: Finished curves needed for a conformal scale; at least (and by
+            default) ``ceil(c / (1 - c))`` for the calibrated coverage ``c = 1 - threshold``
+            (19 at the default threshold). The conformal scale targets the central interval of
+            probability ``1 - threshold``, whose lower end is the ``threshold / 2`` quantile the
+            decision compares with.
         min_population: Finished trials needed for the population estimate (>= 3).
         warmup_fraction, evidence_power, discrepancy: Passed to :func:`~tune_extras.curves.extrapolate`.
 
@@ -98,8 +102,7 @@ class ExtrapolationRule:
         min_step: float = 0,
         calibration: str = "study",
         default_scale: float = DEFAULT_SCALE,
-        confidence: float = 0.9,
-        min_calibration_curves: int = 10,
+        min_calibration_curves: int | None = None,
         min_population: int = 5,
         warmup_fraction: float = 0.1,
         evidence_power: float = 0.3,
@@ -107,8 +110,8 @@ class ExtrapolationRule:
     ) -> None:
         if direction not in _DIRECTIONS:
             raise ValueError(f"direction must be 'minimize' or 'maximize', got {direction!r}")
-        if not 0 < threshold < 1:
-            raise ValueError(f"threshold must lie in (0, 1), got {threshold!r}")
+        if not 0 < threshold < 0.5:
+            raise ValueError(f"threshold must lie in (0, 0.5), got {threshold!r}")
         if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
             raise ValueError(f"rank must be an int >= 1, got {rank!r}")
         if isinstance(min_finished, bool) or not isinstance(min_finished, int) or min_finished < 1:
@@ -119,9 +122,10 @@ class ExtrapolationRule:
             raise ValueError(f"calibration must be 'study' or 'fixed', got {calibration!r}")
         if not 0 < default_scale < math.inf:
             raise ValueError(f"default_scale must be a positive number, got {default_scale!r}")
-        if not 0 < confidence < 1:
-            raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
-        needed = math.ceil(confidence / (1 - confidence))
+        confidence = 1.0 - threshold
+        needed = math.ceil(confidence / (1 - confidence) - 1e-9)
+        if min_calibration_curves is None:
+            min_calibration_curves = needed
         if not isinstance(min_calibration_curves, int) or min_calibration_curves < needed:
             raise ValueError(
                 f"min_calibration_curves must be an int >= {needed} at confidence {confidence}, "
@@ -189,13 +193,21 @@ class ExtrapolationRule:
         return cached
 
     def scale(self, fraction: float, finished: Sequence[Curve]) -> float:
-        """The spread multiplier for a prefix at ``fraction = last_step / target_step``."""
+        """The spread multiplier for a prefix at ``fraction = last_step / target_step``.
+
+        With ``calibration="study"``, the finished curves' scores at the nearest calibration
+        fraction give it: their split-conformal quantile once there are
+        ``min_calibration_curves`` of them; before that, the larger of ``default_scale`` and the
+        largest score (the largest of ``m`` scores is the conformal quantile at level
+        ``m / (m + 1)``: one finished curve that the default scale would have missed already
+        widens every later prediction at that stage).
+        """
         if self.calibration == "fixed":
             return self.default_scale
         grid = nearest_fraction(fraction, CALIBRATION_FRACTIONS)
         scores = [s[grid] for s in map(self._scores_of, finished) if grid in s]
         if len(scores) < self.min_calibration_curves:
-            return self.default_scale
+            return max([self.default_scale, *scores]) if scores else self.default_scale
         scale = conformal_scale(scores, self.confidence)
         return self.default_scale if scale is None or scale == 0 else min(scale, 1e6)
 

@@ -25,9 +25,14 @@ class LearningCurvePruner(BasePruner):
     a millisecond per decision). The trial is pruned when ``P(value at target step beats the
     reference) < threshold``; the reference is the ``rank``-th best *final intermediate value* of
     the study's COMPLETE trials (the same quantity the model predicts). The predictive spread is
-    calibrated by split-conformal prediction on the study's own finished curves once 10 trials
-    have completed (``calibration="study"``), before that by a fixed scale measured on recorded
-    curves; see docs/learning_curves.md for the coverage it reaches.
+    calibrated by split-conformal prediction on the study's own finished curves once 19 trials
+    have completed (``calibration="study"``; the central ``1 - threshold`` interval, whose lower
+    end is what the decision uses), before that by a fixed scale measured on recorded curves,
+    widened by any finished curve it would have missed. A second estimate, from the completed
+    trials' line between value-now and final value, decides before a curve has 4 points; the
+    trial is pruned when either estimate is below ``threshold / 2`` (see
+    :class:`tune_extras.curves.ExtrapolationRule`). docs/learning_curves.md has the coverage and
+    the benchmark.
 
     Everything is recomputed from the storage at each decision (nothing is written to the study),
     so ``n_jobs > 1`` and processes sharing an RDB or journal storage take consistent decisions.
