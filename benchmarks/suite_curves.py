@@ -7,6 +7,7 @@ problem and ``r``:
 * ``90% fixed``: share of final values inside the 90% interval scaled by
   :data:`tune_extras.curves.DEFAULT_SCALE` (what a study uses before it has finished trials);
 * ``90% study``: the same with the split-conformal scale of 40 other curves of the same problem
+  (half the curves if there are fewer than 80)
   (what :class:`~tune_extras.curves.ExtrapolationRule` uses once enough trials have finished),
   median over ``seeds`` random choices of those 40;
 * the same for the 95% interval (the one the stopping rule uses at ``threshold=0.05``);
@@ -114,9 +115,10 @@ def run(seeds: int = 5, budget: int = 100, quick: bool = False) -> list[dict[str
                 if name in TRAINING and level == 0.9:
                     training_scores.append(scores)
                 cover, widths = [], []
+                n_calibration = min(CALIBRATION_CURVES, scores.size // 2)
                 for seed in range(seeds):
                     order = np.random.default_rng(seed).permutation(scores.size)
-                    calibration, test = order[:CALIBRATION_CURVES], order[CALIBRATION_CURVES:]
+                    calibration, test = order[:n_calibration], order[n_calibration:]
                     scale = conformal_scale(scores[calibration], level) or DEFAULT_SCALE
                     cover.append(float(np.mean(scores[test] <= scale)))
                     widths.append(float(np.median(scale * width[test])))
