@@ -20,7 +20,7 @@ from tune_extras.curves import (
     extrapolate,
     interval_score,
 )
-from tune_extras.curves._population import population_probability, value_at_step
+from tune_extras.curves._population import population_probability
 
 T = np.arange(1, 31, dtype=float)
 
@@ -349,11 +349,6 @@ def test_rule_validates_its_arguments(kwargs: dict, message: str) -> None:
 
 
 # -------------------------------------------------------------------------------- population
-def test_value_at_step() -> None:
-    assert value_at_step([1, 2, 4], [0.5, 0.4, 0.3], 3) == 0.4
-    assert value_at_step([2, 4], [0.5, 0.3], 1) is None
-
-
 def test_population_line_stops_only_when_order_persists() -> None:
     rng = np.random.default_rng(0)
     now = rng.uniform(0.5, 1.0, 20)

@@ -41,12 +41,44 @@ def interval_score(prediction: CurvePrediction, final: float, confidence: float 
     """
     raw = prediction.with_scale(1.0)
     center = raw.center
-    low, high = raw.interval(confidence)
-    width = high - center if final > center else center - low
     miss = abs(final - center)
     if miss == 0:
         return 0.0
+    level = (1 + confidence) / 2 if final > center else (1 - confidence) / 2
+    width = abs(float(raw.ppf(level)) - center)
     return miss / width if width > 0 else math.inf
+
+
+def prefix_score(
+    steps: ArrayLike,
+    values: ArrayLike,
+    fraction: float,
+    confidence: float = 0.9,
+    *,
+    warmup_fraction: float = 0.1,
+    evidence_power: float = 0.3,
+    discrepancy: float = 0.5,
+) -> float | None:
+    """Score of a finished curve (sorted steps > 0, finite values) predicted from a prefix.
+
+    The prefix holds the points with ``step <= fraction * final_step``; ``None`` if it has fewer
+    than four points or all of them. The keyword arguments go to
+    :func:`~tune_extras.curves.extrapolate`.
+    """
+    t = np.asarray(steps, dtype=np.float64)
+    y = np.asarray(values, dtype=np.float64)
+    k = int(np.searchsorted(t, fraction * t[-1], side="right"))
+    if not 4 <= k < t.size:
+        return None
+    prediction = extrapolate(
+        t[:k],
+        y[:k],
+        float(t[-1]),
+        warmup_fraction=warmup_fraction,
+        evidence_power=evidence_power,
+        discrepancy=discrepancy,
+    )
+    return interval_score(prediction, float(y[-1]), confidence)
 
 
 def curve_scores(
@@ -54,37 +86,23 @@ def curve_scores(
     values: ArrayLike,
     confidence: float = 0.9,
     fractions: Iterable[float] = CALIBRATION_FRACTIONS,
-    *,
-    warmup_fraction: float = 0.1,
-    evidence_power: float = 0.3,
-    discrepancy: float = 0.5,
+    **model: float,
 ) -> dict[float, float]:
-    """Scores of a finished curve predicted from its prefixes at each relative length in ``fractions``.
+    """:func:`prefix_score` of a finished curve at each relative prefix length in ``fractions``.
 
-    The prefix at fraction ``r`` holds the points with ``step <= r * final_step``; fractions whose
-    prefix has fewer than four points (or all of them) are left out. The keyword arguments are
-    passed to :func:`~tune_extras.curves.extrapolate`.
+    Fractions whose prefix has fewer than four points (or all of them) are left out; so is every
+    fraction for a curve with a non-finite value.
     """
     t = np.asarray(steps, dtype=np.float64)
     y = np.asarray(values, dtype=np.float64)
     if t.size < 5 or not np.all(np.isfinite(y)):
         return {}
     order = np.argsort(t, kind="stable")
-    t, y = t[order], y[order]
-    final_step, final = float(t[-1]), float(y[-1])
     scores = {}
     for fraction in fractions:
-        k = int(np.searchsorted(t, fraction * final_step, side="right"))
-        if 4 <= k < t.size:
-            prediction = extrapolate(
-                t[:k],
-                y[:k],
-                final_step,
-                warmup_fraction=warmup_fraction,
-                evidence_power=evidence_power,
-                discrepancy=discrepancy,
-            )
-            scores[fraction] = interval_score(prediction, final, confidence)
+        score = prefix_score(t[order], y[order], fraction, confidence, **model)
+        if score is not None:
+            scores[fraction] = score
     return scores
 
 

@@ -94,16 +94,18 @@ class CurvePrediction:
         return 1.0 - self.cdf(x)
 
     def ppf(self, q: ArrayLike) -> NDArray[np.float64]:
-        """Quantiles, by bisection on the mixture's cdf (to 1e-10 of the spread)."""
+        """Quantiles, by bisection on the mixture's cdf.
+
+        A mixture's ``q``-quantile lies between the smallest and the largest of its components'
+        ``q``-quantiles: bisection starts from that bracket and halves it 45 times.
+        """
         q = np.asarray(q, dtype=np.float64)
         if np.any((q <= 0) | (q >= 1)):
             raise ValueError("quantile levels must lie in (0, 1)")
-        width = float(np.max(special.stdtrit(self.dofs, 1 - 1e-6) * self.scales))
-        lo = np.full(q.shape, float(self.locations.min()) - width)
-        hi = np.full(q.shape, float(self.locations.max()) + width)
-        lo = self.center + self.scale * (lo - self.center)
-        hi = self.center + self.scale * (hi - self.center)
-        for _ in range(60):
+        parts = self.locations + self.scales * special.stdtrit(self.dofs, q[..., None])
+        lo = self.center + self.scale * (parts.min(axis=-1) - self.center)
+        hi = self.center + self.scale * (parts.max(axis=-1) - self.center)
+        for _ in range(45):
             mid = 0.5 * (lo + hi)
             below = self.cdf(mid) < q
             lo = np.where(below, mid, lo)
@@ -235,4 +237,6 @@ def extrapolate(
     change = abs(float(weights @ locations) - recent)
     model_error = discrepancy * change / Z90
     scales = np.sqrt(residual * leverage * y_scale**2 + model_error**2)
-    return CurvePrediction(float(target_step), weights, locations, scales, dof)
+    keep = weights > 1e-9  # shapes the data rule out: dropping them moves no probability > 1e-7
+    weights = weights[keep] / weights[keep].sum()
+    return CurvePrediction(float(target_step), weights, locations[keep], scales[keep], dof[keep])

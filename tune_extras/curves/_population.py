@@ -1,14 +1,15 @@
 """Prediction of a trial's final value from its current value, learned across finished trials.
 
 At a step ``s``, each finished trial ``j`` gives a pair ``(x_j, z_j)``: its value at ``s`` (the
-last one it reported at or before ``s``) and its final value. The least-squares line
-``z = a + b x`` over these pairs, with the classical regression prediction interval (Student t with
-``m - 2`` degrees of freedom, squared scale ``RSS / (m - 2) * (1 + 1/m + (x - xbar)^2 / S_xx)``),
-predicts the running trial's final value from its value at ``s``. This is the rank persistence
-the median rule assumes (a trial behind now stays behind), but *measured* in the study: far
-from the finished trials' values the interval widens in proportion, so a trial is stopped on
-this evidence only when the slope ``b`` is clearly positive, i.e. when the study's curves do
-keep their order; crossing curves give no evidence and no stop.
+last one it reported at or before ``s``; the rule builds the pairs) and its final value. The
+least-squares line ``z = a + b x`` over these pairs, with the classical regression prediction
+interval (Student t with ``m - 2`` degrees of freedom, squared scale
+``RSS / (m - 2) * (1 + 1/m + (x - xbar)^2 / S_xx)``), predicts the running trial's final value
+from its value at ``s``. This is the rank persistence the median rule assumes (a trial behind now
+stays behind), but *measured* in the study: far from the finished trials' values the interval
+widens in proportion, so a trial is stopped on this evidence only when the slope ``b`` is
+clearly positive, i.e. when the study's curves do keep their order; crossing curves give no
+evidence and no stop.
 """
 
 from __future__ import annotations
@@ -17,17 +18,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from numpy.typing import ArrayLike
 from scipy import special
-
-
-def value_at_step(steps: ArrayLike, values: ArrayLike, step: float) -> float | None:
-    """The value reported at the largest step ``<= step`` (``None`` if none is that early)."""
-    t = np.asarray(steps, dtype=np.float64)
-    earlier = np.flatnonzero(t <= step)
-    if earlier.size == 0:
-        return None
-    return float(np.asarray(values, dtype=np.float64)[earlier[np.argmax(t[earlier])]])
 
 
 def population_probability(

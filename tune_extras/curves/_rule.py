@@ -23,11 +23,11 @@ from tune_extras.curves._calibration import (
     CALIBRATION_FRACTIONS,
     DEFAULT_SCALE,
     conformal_scale,
-    curve_scores,
     nearest_fraction,
+    prefix_score,
 )
 from tune_extras.curves._model import CurvePrediction, extrapolate
-from tune_extras.curves._population import population_probability, value_at_step
+from tune_extras.curves._population import population_probability
 
 _DIRECTIONS = ("minimize", "maximize")
 
@@ -78,6 +78,9 @@ class ExtrapolationRule:
             probability ``1 - threshold``, whose lower end is the ``threshold / 2`` quantile the
             decision compares with.
         min_population: Finished trials needed for the population estimate (>= 3).
+        calibration_window: The population estimate and the calibration use the latest this many
+            finished curves (bounded cost; with an adaptive sampler, recent trials resemble the
+            running one more). The reference is always the best of all finished trials.
         warmup_fraction, evidence_power, discrepancy: Passed to :func:`~tune_extras.curves.extrapolate`.
 
     Example:
@@ -104,6 +107,7 @@ class ExtrapolationRule:
         default_scale: float = DEFAULT_SCALE,
         min_calibration_curves: int | None = None,
         min_population: int = 5,
+        calibration_window: int = 100,
         warmup_fraction: float = 0.1,
         evidence_power: float = 0.3,
         discrepancy: float = 0.5,
@@ -153,12 +157,20 @@ class ExtrapolationRule:
         self.confidence = confidence
         self.min_calibration_curves = min_calibration_curves
         self.min_population = min_population
+        if isinstance(calibration_window, bool) or not isinstance(calibration_window, int):
+            raise ValueError(f"calibration_window must be an int, got {calibration_window!r}")
+        if calibration_window < max(min_population, min_calibration_curves):
+            raise ValueError(
+                f"calibration_window ({calibration_window}) must be >= min_population and "
+                f"min_calibration_curves"
+            )
+        self.calibration_window = calibration_window
         self._model = {
             "warmup_fraction": warmup_fraction,
             "evidence_power": evidence_power,
             "discrepancy": discrepancy,
         }
-        self._scores: dict[Hashable, dict[float, float]] = {}
+        self._records: dict[Hashable, _Finished | None] = {}
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -174,56 +186,67 @@ class ExtrapolationRule:
         y = np.asarray(values, dtype=np.float64)
         return -y if self.direction == "maximize" else y
 
-    def _scores_of(self, curve: Curve) -> dict[float, float]:
+    def _record(self, curve: Curve) -> _Finished | None:
+        """A finished curve, sorted and in losses, cached by key (``None`` if unusable)."""
         with self._lock:
-            cached = self._scores.get(curve.key)
-        if cached is None:
-            steps = np.asarray(curve.steps, dtype=np.float64)
-            shift = 1.0 if steps.size and steps.min() == 0 else 0.0
-            cached = curve_scores(
-                steps + shift,
-                self._loss(curve.values),
-                self.confidence,
-                warmup_fraction=self._model["warmup_fraction"],
-                evidence_power=self._model["evidence_power"],
-                discrepancy=self._model["discrepancy"],
+            if curve.key in self._records:
+                return self._records[curve.key]
+        steps = np.asarray(curve.steps, dtype=np.float64)
+        loss = self._loss(curve.values)
+        record = None
+        if steps.size and steps.size == loss.size and np.all(np.isfinite(loss)):
+            order = np.argsort(steps, kind="stable")
+            record = _Finished(steps[order], loss[order], float(loss[order][-1]), {})
+        with self._lock:
+            self._records[curve.key] = record
+        return record
+
+    def _score(self, record: _Finished, fraction: float) -> float | None:
+        if fraction not in record.scores:
+            shift = 1.0 if record.steps[0] == 0 else 0.0
+            record.scores[fraction] = prefix_score(
+                record.steps + shift, record.loss, fraction, self.confidence, **self._model
             )
-            with self._lock:
-                self._scores[curve.key] = cached
-        return cached
+        return record.scores[fraction]
 
     def scale(self, fraction: float, finished: Sequence[Curve]) -> float:
         """The spread multiplier for a prefix at ``fraction = last_step / target_step``.
 
-        With ``calibration="study"``, the finished curves' scores at the nearest calibration
-        fraction give it: their split-conformal quantile once there are
-        ``min_calibration_curves`` of them; before that, the larger of ``default_scale`` and the
-        largest score (the largest of ``m`` scores is the conformal quantile at level
-        ``m / (m + 1)``: one finished curve that the default scale would have missed already
-        widens every later prediction at that stage).
+        With ``calibration="study"``, the scores of the latest ``calibration_window`` finished
+        curves at the nearest calibration fraction give it: their split-conformal quantile once
+        there are ``min_calibration_curves`` of them; before that, the larger of
+        ``default_scale`` and the largest score (the largest of ``m`` scores is the conformal
+        quantile at level ``m / (m + 1)``: one finished curve that the default scale would have
+        missed already widens every later prediction at that stage).
         """
         if self.calibration == "fixed":
             return self.default_scale
         grid = nearest_fraction(fraction, CALIBRATION_FRACTIONS)
-        scores = [s[grid] for s in map(self._scores_of, finished) if grid in s]
+        records = [r for r in map(self._record, finished) if r is not None]
+        scores = [
+            score
+            for record in records[-self.calibration_window :]
+            if (score := self._score(record, grid)) is not None
+        ]
         if len(scores) < self.min_calibration_curves:
             return max([self.default_scale, *scores]) if scores else self.default_scale
         scale = conformal_scale(scores, self.confidence)
         return self.default_scale if scale is None or scale == 0 else min(scale, 1e6)
 
     def decide(self, curve: Curve, target_step: float, finished: Sequence[Curve]) -> Decision:
-        """Whether to stop ``curve`` (running) given the curves of finished trials.
+        """Whether to stop ``curve`` (running) given the curves of finished trials (oldest first).
 
         Two estimates of ``P(final beats reference)``: the calibrated extrapolation of the curve
         itself (from 4 points on) and the finished trials' line from value-now to final value
-        (:mod:`tune_extras.curves._population`, from ``min_population`` finished trials on).
-        The trial stops when either is below ``threshold / 2`` (Bonferroni: if both are
-        calibrated, a trial that would beat the reference is stopped with probability at most
-        ``threshold``).
+        (:mod:`tune_extras.curves._population`, from ``min_population`` finished trials on, the
+        latest ``calibration_window`` of them). The trial stops when either is below
+        ``threshold / 2`` (Bonferroni: if both are calibrated, a trial that would beat the
+        reference is stopped with probability at most ``threshold``).
 
         A finished curve's final value is its value at its largest step; finished curves with a
-        non-finite value are ignored. ``target_step`` is the step the running trial will end at.
-        Steps may start at 0 (then every step counts as one more unit of resource).
+        non-finite value are ignored. Finished curves are cached by ``key`` (they must not change).
+        ``target_step`` is the step the running trial will end at. Steps may start at 0 (then
+        every step counts as one more unit of resource).
         """
         steps = np.asarray(curve.steps, dtype=np.float64)
         values = self._loss(curve.values)
@@ -236,29 +259,24 @@ class ExtrapolationRule:
             return Decision(False, "before the first decision step")
         if last >= target_step:
             return Decision(False, "the trial has reached its target step")
-        finals = []
-        usable = []
-        for other in finished:
-            y = self._loss(other.values)
-            if y.size and np.all(np.isfinite(y)):
-                finals.append(float(y[int(np.argmax(np.asarray(other.steps)))]))
-                usable.append(other)
-        if len(finals) < self.min_finished:
+        records = [r for r in map(self._record, finished) if r is not None]
+        if len(records) < self.min_finished:
             return Decision(False, f"fewer than {self.min_finished} finished trials")
-        reference = float(np.sort(finals)[self.rank - 1])
+        finals = np.array([r.final for r in records])
+        reference = float(np.partition(finals, self.rank - 1)[self.rank - 1])
         sign = -1.0 if self.direction == "maximize" else 1.0
         current = float(values[int(np.argmax(steps))])
         pairs = []
-        for other, final in zip(usable, finals, strict=True):
-            now = value_at_step(other.steps, self._loss(other.values), last)
-            if now is not None:
-                pairs.append((now, final))
+        for record in records[-self.calibration_window :]:
+            now = int(np.searchsorted(record.steps, last, side="right")) - 1
+            if now >= 0:
+                pairs.append((float(record.loss[now]), record.final))
         p_population = population_probability(current, pairs, reference, self.min_population)
         p_curve = prediction = None
         if steps.size >= 4:
             shift = 1.0 if steps.min() == 0 else 0.0
             raw = extrapolate(steps + shift, values, float(target_step) + shift, **self._model)
-            scale = self.scale((last + shift) / (target_step + shift), usable)
+            scale = self.scale((last + shift) / (target_step + shift), finished)
             prediction = raw.with_scale(scale)
             p_curve = float(prediction.cdf(reference))
         evidence = [p for p in (p_curve, p_population) if p is not None]
@@ -271,6 +289,16 @@ class ExtrapolationRule:
         return Decision(
             stop, reason, probability, sign * reference, reported, p_curve, p_population
         )
+
+
+@dataclass
+class _Finished:
+    """A finished curve as the rule uses it: steps sorted, values as losses, scores by fraction."""
+
+    steps: np.ndarray
+    loss: np.ndarray
+    final: float
+    scores: dict[float, float | None]
 
 
 def _flip(prediction: CurvePrediction) -> CurvePrediction:
