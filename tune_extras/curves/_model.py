@@ -110,7 +110,7 @@ class CurvePrediction:
             below = self.cdf(mid) < q
             lo = np.where(below, mid, lo)
             hi = np.where(below, hi, mid)
-        return 0.5 * (lo + hi)
+        return np.asarray(0.5 * (lo + hi), dtype=np.float64)
 
     def interval(self, confidence: float = 0.9) -> tuple[float, float]:
         """Central predictive interval of the given probability."""
