@@ -39,8 +39,9 @@ T = np.arange(1, 31, dtype=float)
             0.1 + 0.5 * np.exp(-T / 100 / np.geomspace(0.01, 3, 20)[8]),
             0.1 + 0.5 * np.exp(-1 / np.geomspace(0.01, 3, 20)[8]),
         ),
-        # a converged flat curve
+        # a converged flat curve, and one flat at zero (e.g. a training loss of 0)
         (np.full(30, 0.37), 0.37),
+        (np.zeros(30), 0.0),
     ],
 )
 def test_noise_free_curves_on_the_grid_are_extrapolated_exactly(
