@@ -362,3 +362,45 @@ def test_population_line_stops_only_when_order_persists() -> None:
     p_crossing = population_probability(2.0, crossing, min(z for _, z in crossing))
     assert p_crossing is not None and p_crossing > 0.5
     assert population_probability(2.0, persistent[:4], reference) is None
+
+
+# ------------------------------------------------------------------------------------ fuzzing
+_values = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(_values, min_size=4, max_size=60),
+    extra=st.floats(0, 10),
+    seed=st.integers(0, 100),
+)
+def test_any_finite_curve_gives_a_proper_prediction(
+    values: list[float], extra: float, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    steps = np.cumsum(rng.uniform(0.5, 2.0, len(values)))
+    prediction = extrapolate(steps, values, steps[-1] * (1 + extra))
+    assert np.isfinite(prediction.mean)
+    assert abs(prediction.weights.sum() - 1) < 1e-9
+    low, high = prediction.interval(0.9)
+    assert low <= prediction.ppf(0.5) <= high
+    grid = np.linspace(low - 1, high + 1, 7)
+    cdf = prediction.cdf(grid)
+    assert np.all(np.diff(cdf) >= -1e-12) and np.all((cdf >= 0) & (cdf <= 1))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    running=st.lists(_values, min_size=1, max_size=30),
+    finished=st.lists(st.lists(_values, min_size=1, max_size=30), min_size=0, max_size=12),
+    direction=st.sampled_from(["minimize", "maximize"]),
+)
+def test_rule_decides_on_any_finite_curves(
+    running: list[float], finished: list[list[float]], direction: str
+) -> None:
+    rule = ExtrapolationRule(direction)
+    curves = [Curve(i, np.arange(1, len(c) + 1), c) for i, c in enumerate(finished)]
+    decision = rule.decide(Curve("run", np.arange(len(running)), running), 40, curves)
+    assert isinstance(decision.stop, bool) and decision.reason
+    if decision.probability is not None:
+        assert 0.0 <= decision.probability <= 1.0

@@ -87,7 +87,9 @@ class CurvePrediction:
         x = np.asarray(x, dtype=np.float64)
         raw = self.center + (x[..., None] - self.center) / self.scale
         z = (raw - self.locations) / self.scales
-        return np.asarray(special.stdtr(self.dofs, z) @ self.weights, dtype=np.float64)
+        return np.asarray(
+            np.clip(special.stdtr(self.dofs, z) @ self.weights, 0.0, 1.0), dtype=np.float64
+        )
 
     def sf(self, x: ArrayLike) -> NDArray[np.float64]:
         """``P(Y > x)``."""
