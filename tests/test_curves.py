@@ -72,6 +72,29 @@ def test_noisy_power_law_interval_contains_the_truth() -> None:
     assert high - low < 0.1  # informative: the curve still has 0.05 to travel
 
 
+def test_overfitting_curve_is_predicted_to_rise() -> None:
+    """A validation loss past its minimum (non-monotone): the prediction rises, and covers."""
+    rng = np.random.default_rng(0)
+    loss = 0.3 + 0.5 / T + 0.004 * T + 0.003 * rng.standard_normal(T.size)
+    truth = 0.3 + 0.5 / 60 + 0.004 * 60
+    prediction = extrapolate(T, loss, 60).with_scale(DEFAULT_SCALE)
+    low, high = prediction.interval(0.9)
+    assert prediction.mean > loss[-3:].mean() + 0.02
+    assert low < truth < high
+
+
+def test_flat_warm_up_is_left_out_of_the_fit() -> None:
+    """Three flat warm-up epochs, then a power-law decay: the first 10% of points are skipped."""
+    rng = np.random.default_rng(0)
+    loss = np.where(T <= 3, 2.3, 0.2 + 2.0 * T**-0.6) + 0.005 * rng.standard_normal(T.size)
+    truth = 0.2 + 2.0 * 100**-0.6
+    skipped = extrapolate(T, loss, 100).with_scale(DEFAULT_SCALE)
+    kept = extrapolate(T, loss, 100, warmup_fraction=0.0).with_scale(DEFAULT_SCALE)
+    low, high = skipped.interval(0.9)
+    assert low < truth < high
+    assert high - low < 0.25 * np.subtract(*kept.interval(0.9)[::-1])
+
+
 # ----------------------------------------------------------------------------- invariances
 @settings(max_examples=30, deadline=None)
 @given(
