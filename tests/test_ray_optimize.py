@@ -10,7 +10,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from tune_extras.optuna import SuccessiveHalvingPruner
+from tune_extras.optuna import LearningCurvePruner, SuccessiveHalvingPruner
 
 pytestmark = pytest.mark.ray
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -55,11 +55,16 @@ def _curve_objective(trial: object) -> float:
     return x
 
 
-def test_pruning_reaches_the_pruner(ray_local: object) -> None:
+@pytest.mark.parametrize(
+    "pruner",
+    [SuccessiveHalvingPruner(max_resource=27), LearningCurvePruner(max_resource=27)],
+    ids=["halving", "learning-curve"],
+)
+def test_pruning_reaches_the_pruner(ray_local: object, pruner: optuna.pruners.BasePruner) -> None:
     from tune_extras.ray import optimize
 
     study = optuna.create_study(
-        pruner=SuccessiveHalvingPruner(max_resource=27),
+        pruner=pruner,
         sampler=optuna.samplers.RandomSampler(seed=1),
     )
     optimize(study, _curve_objective, n_trials=16, max_concurrent=2)
