@@ -161,7 +161,10 @@ def test_optuna_and_ray_adapters_take_identical_decisions() -> None:
                 break
         if stopped:
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-            scheduler.on_trial_remove(None, ray_trial)
+            # Ray's controller reports a trial its scheduler stopped as complete, last result too.
+            scheduler.on_trial_complete(
+                None, ray_trial, {"training_iteration": step, "loss": float(value)}
+            )
         else:
             study.tell(trial, float(curve[-1]))
             scheduler.on_trial_complete(

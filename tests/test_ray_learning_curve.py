@@ -58,12 +58,19 @@ def test_state_round_trip_keeps_decisions(tmp_path: Path) -> None:
 
     scheduler = LearningCurveScheduler(metric="acc", mode="max", max_t=lambda c: c["epochs"])
     t = np.arange(1, 21)
-    for i in range(4):
+    finished = 0
+    for i in range(6):
         trial = _Trial(f"done{i}", {"epochs": 20})
         scheduler.on_trial_add(None, trial)
-        for step, value in zip(t, 0.9 - 0.01 * i - 0.5 * t**-0.5, strict=True):
-            scheduler.on_trial_result(None, trial, {"training_iteration": step, "acc": value})
-        scheduler.on_trial_complete(None, trial, {})
+        for step, value in zip(t, 0.9 - 0.03 * i - 0.5 * t**-0.5, strict=True):
+            result = {"training_iteration": step, "acc": value}
+            action = scheduler.on_trial_result(None, trial, result)
+            if action == TrialScheduler.STOP:
+                break
+        finished += step == 20
+        # Ray reports every stopped trial as complete; only those that reached max_t count.
+        scheduler.on_trial_complete(None, trial, result)
+    assert 3 <= finished < 6  # the later, worse trials were stopped early
     running = _Trial("run", {"epochs": 20})
     scheduler.on_trial_add(None, running)
     for step in range(1, 6):
@@ -80,7 +87,7 @@ def test_state_round_trip_keeps_decisions(tmp_path: Path) -> None:
     )
     result = {"training_iteration": 6, "acc": 0.2}
     assert restored.on_trial_result(None, running, result) == TrialScheduler.STOP
-    assert "4 finished" in restored.debug_string()
+    assert f"{finished} finished" in restored.debug_string()
 
 
 def test_scheduler_needs_metric_and_mode_and_validates() -> None:

@@ -75,6 +75,7 @@ class LearningCurveScheduler(FIFOScheduler):
         self._running: dict[str, list[tuple[float, float]]] = {}
         self._finished: dict[str, list[tuple[float, float]]] = {}
         self._targets: dict[str, float] = {}
+        self._stopped: set[str] = set()
         self._num_stopped = 0
 
     # --------------------------------------------------------------------------------- Ray API
@@ -106,10 +107,15 @@ class LearningCurveScheduler(FIFOScheduler):
             return TrialScheduler.STOP  # reached max_t: done
         if self.decide(trial.trial_id).stop:
             self._num_stopped += 1
+            self._stopped.add(trial.trial_id)
             return TrialScheduler.STOP
         return TrialScheduler.CONTINUE
 
     def on_trial_complete(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> None:
+        # Ray reports a trial this scheduler stopped as complete too: it has no final value.
+        if trial.trial_id in self._stopped:
+            self._running.pop(trial.trial_id, None)
+            return
         curve = self._running.pop(trial.trial_id, [])
         if result and self._time_attr in result and self._metric in result:
             point = (float(result[self._time_attr]), float(result[self._metric]))
@@ -154,6 +160,7 @@ class LearningCurveScheduler(FIFOScheduler):
             "running": self._running,
             "finished": self._finished,
             "targets": self._targets,
+            "stopped": sorted(self._stopped),
             "num_stopped": self._num_stopped,
         }
 
@@ -164,6 +171,7 @@ class LearningCurveScheduler(FIFOScheduler):
         self._running = points(state["running"])
         self._finished = points(state["finished"])
         self._targets = {k: float(v) for k, v in state.get("targets", {}).items()}
+        self._stopped = set(state.get("stopped", []))
         self._num_stopped = int(state["num_stopped"])
 
     def _target(self, trial_id: str) -> float | None:
