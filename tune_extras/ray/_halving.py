@@ -7,17 +7,17 @@ the reported curves, which ``save``/``restore`` keep, so a restored experiment d
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
 from ray.tune import Callback
-from ray.tune.schedulers import FIFOScheduler, TrialScheduler
+from ray.tune.schedulers import TrialScheduler
 
 from tune_extras.halving import Rungs, auto_min_resource, promotion_candidate, should_stop
+from tune_extras.ray._scheduler import MetricScheduler
 
 
-class SuccessiveHalvingScheduler(FIFOScheduler):
+class SuccessiveHalvingScheduler(MetricScheduler):
     """ASHA for Ray Tune, with the rule and rungs of the Optuna pruner.
 
     Two variants (Li et al., MLSys 2020):
@@ -57,14 +57,12 @@ class SuccessiveHalvingScheduler(FIFOScheduler):
         bootstrap_count: int = 0,
         variant: str = "stopping",
     ) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
+        super().__init__(metric, mode)
         if variant not in ("stopping", "promotion"):
             raise ValueError(f"variant must be 'stopping' or 'promotion', got {variant!r}")
         self._variant = variant
         self._paused: dict[str, int] = {}  # trial -> rung where it waits (promotion variant)
         self._allowed: dict[str, int] = {}  # trial -> rung index where it will pause next
-        if mode not in (None, "min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
         if not max_t >= 1:
             raise ValueError(f"max_t must be >= 1, got {max_t}")
         if min_resource != "auto" and not (
@@ -80,27 +78,13 @@ class SuccessiveHalvingScheduler(FIFOScheduler):
         )
         self._rungs = Rungs(first, reduction_factor, min_early_stopping_rate, float(max_t))
         self._time_attr = time_attr
-        self._metric = metric
-        self._mode = mode
         self._bootstrap_count = bootstrap_count
         self._reports: dict[str, list[tuple[float, float]]] = {}
         self._num_stopped = 0
 
     # --------------------------------------------------------------------------------- Ray API
-    def set_search_properties(self, metric: str | None, mode: str | None, **spec: Any) -> bool:
-        if self._metric and metric and self._metric != metric:
-            return False
-        if self._mode and mode and self._mode != mode:
-            return False
-        self._metric = self._metric or metric
-        self._mode = self._mode or mode
-        return True
-
     def on_trial_add(self, tune_controller: Any, trial: Any) -> None:
-        if not self._metric or self._mode not in ("min", "max"):
-            raise ValueError(
-                f"{type(self).__name__} needs metric and mode (here or in tune.TuneConfig)"
-            )
+        super().on_trial_add(tune_controller, trial)
         self._reports.setdefault(trial.trial_id, [])
 
     def on_trial_result(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> str:
@@ -171,14 +155,6 @@ class SuccessiveHalvingScheduler(FIFOScheduler):
             f"{len(self._reports)} trials seen, {self._num_stopped} stopped"
         )
 
-    def save(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "w") as handle:
-            json.dump(self.state_dict(), handle)
-
-    def restore(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path) as handle:
-            self.load_state_dict(json.load(handle))
-
     # ----------------------------------------------------------------------------- our API
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -195,9 +171,6 @@ class SuccessiveHalvingScheduler(FIFOScheduler):
             k: [(float(s), float(v)) for s, v in c] for k, c in state["reports"].items()
         }
         self._num_stopped = int(state["num_stopped"])
-
-    def _direction(self) -> str:
-        return "minimize" if self._mode == "min" else "maximize"
 
     def _rung_steps(self) -> list[float]:
         return self._rungs.all_steps()
@@ -247,7 +220,7 @@ class HyperbandScheduler(SuccessiveHalvingScheduler):
 
 
 class SchedulerStateCallback(Callback):
-    """Keeps a tune-extras scheduler's state across ``Tuner.restore``.
+    """Keeps a tune-extras scheduler's state (halving or learning-curve) across ``Tuner.restore``.
 
     Ray saves the searcher's and the callbacks' state with each experiment checkpoint, not the
     scheduler's, so a restored ASHA starts with empty rungs. Pass this callback beside the scheduler
@@ -255,11 +228,11 @@ class SchedulerStateCallback(Callback):
     reports through it and, on restore, loads them back into the restored scheduler.
     """
 
-    def __init__(self, scheduler: Any) -> None:
-        if not (hasattr(scheduler, "state_dict") and hasattr(scheduler, "load_state_dict")):
+    def __init__(self, scheduler: MetricScheduler) -> None:
+        if not isinstance(scheduler, MetricScheduler):
             raise TypeError(
-                f"expected a tune-extras scheduler (with state_dict/load_state_dict), "
-                f"got {type(scheduler).__name__}"
+                "expected a tune-extras scheduler (SuccessiveHalvingScheduler, HyperbandScheduler, "
+                f"LearningCurveScheduler), got {type(scheduler).__name__}"
             )
         self.scheduler = scheduler
 

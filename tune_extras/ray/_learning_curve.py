@@ -6,16 +6,16 @@ Same decisions as :class:`tune_extras.optuna.LearningCurvePruner` on the same cu
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
-from ray.tune.schedulers import FIFOScheduler, TrialScheduler
+from ray.tune.schedulers import TrialScheduler
 
 from tune_extras.curves import DEFAULT_SCALE, Curve, Decision, ExtrapolationRule
+from tune_extras.ray._scheduler import MetricScheduler
 
 
-class LearningCurveScheduler(FIFOScheduler):
+class LearningCurveScheduler(MetricScheduler):
     """Stop a trial when its extrapolated final result is unlikely to beat the best finished trial.
 
     At each result the trial's curve (``metric`` against ``time_attr``) gives a calibrated
@@ -53,9 +53,7 @@ class LearningCurveScheduler(FIFOScheduler):
         calibration: str = "study",
         default_scale: float = DEFAULT_SCALE,
     ) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        if mode not in (None, "min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        super().__init__(metric, mode)
         if not (callable(max_t) or max_t == "auto"):
             if isinstance(max_t, bool) or not isinstance(max_t, int | float) or not max_t > 0:
                 raise ValueError(f"max_t must be 'auto', a number > 0 or a callable, got {max_t!r}")
@@ -69,8 +67,6 @@ class LearningCurveScheduler(FIFOScheduler):
         }
         self._rules = {d: ExtrapolationRule(d, **options) for d in ("minimize", "maximize")}
         self._time_attr = time_attr
-        self._metric = metric
-        self._mode = mode
         self._max_t = max_t
         self._running: dict[str, list[tuple[float, float]]] = {}
         self._finished: dict[str, list[tuple[float, float]]] = {}
@@ -79,20 +75,8 @@ class LearningCurveScheduler(FIFOScheduler):
         self._num_stopped = 0
 
     # --------------------------------------------------------------------------------- Ray API
-    def set_search_properties(self, metric: str | None, mode: str | None, **spec: Any) -> bool:
-        if self._metric and metric and self._metric != metric:
-            return False
-        if self._mode and mode and self._mode != mode:
-            return False
-        self._metric = self._metric or metric
-        self._mode = self._mode or mode
-        return True
-
     def on_trial_add(self, tune_controller: Any, trial: Any) -> None:
-        if not self._metric or self._mode not in ("min", "max"):
-            raise ValueError(
-                f"{type(self).__name__} needs metric and mode (here or in tune.TuneConfig)"
-            )
+        super().on_trial_add(tune_controller, trial)
         self._running.setdefault(trial.trial_id, [])
         if callable(self._max_t):
             self._targets[trial.trial_id] = float(self._max_t(trial.config))
@@ -137,18 +121,10 @@ class LearningCurveScheduler(FIFOScheduler):
             f"{len(self._running)} running, {self._num_stopped} stopped"
         )
 
-    def save(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "w") as handle:
-            json.dump(self.state_dict(), handle)
-
-    def restore(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path) as handle:
-            self.load_state_dict(json.load(handle))
-
     # ----------------------------------------------------------------------------- our API
     def decide(self, trial_id: str) -> Decision:
         """The decision for a running trial's curve so far (with its probability and prediction)."""
-        rule = self._rules["minimize" if self._mode == "min" else "maximize"]
+        rule = self._rules[self._direction()]
         target = self._target(trial_id)
         if target is None:
             return Decision(False, "no finished trial tells max_t yet")
