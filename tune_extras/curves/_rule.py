@@ -34,7 +34,7 @@ _DIRECTIONS = ("minimize", "maximize")
 
 @dataclass(frozen=True)
 class Curve:
-    """A trial's reported curve. ``key`` identifies it (e.g. a trial id) for caching its scores."""
+    """A trial's reported curve; ``key`` (e.g. a trial id) caches a finished curve, which must not change."""
 
     key: Hashable
     steps: Sequence[float]
@@ -63,7 +63,7 @@ class ExtrapolationRule:
 
     Args:
         direction: ``"minimize"`` or ``"maximize"``.
-        threshold: Stop when the probability of beating the reference is below this (in (0, 1)).
+        threshold: Stop when the probability of beating the reference is below this, in (0, 0.5).
         rank: Compare with the ``rank``-th best finished value (1 = the best).
         min_finished: Decide only once this many trials have finished (``>= rank``).
         min_step: Decide only from this step on (and once a curve has 4 points).
