@@ -13,12 +13,14 @@ Metrics per (problem, method, seed):
   once 25% / 50% of the no-pruning resource is spent (inf when none has completed by then);
 * ``ms_per_decision``: wall time of the method's decisions per reported value.
 
-Methods: tune-extras' SuccessiveHalvingPruner (max_resource given, and all "auto") and
-HyperbandPruner; no pruning, Optuna's MedianPruner, SuccessiveHalvingPruner, HyperbandPruner and
-WilcoxonPruner (defaults except where stated), and Ray Tune's ASHAScheduler and MedianStoppingRule
-driven directly as the Python objects Ray's controller calls (no Ray runtime needed; same decisions).
-Ray's synchronous HyperBandScheduler pauses trials and needs the real controller: not included.
-Other engineers' pruners plug in by adding an entry to ``METHODS``.
+Methods: tune-extras' SuccessiveHalvingPruner (max_resource given, and all "auto"),
+HyperbandPruner and LearningCurvePruner (and its Ray twin, LearningCurveScheduler, driven like
+Ray's schedulers: the same decisions, so the same numbers); no pruning, Optuna's MedianPruner,
+SuccessiveHalvingPruner, HyperbandPruner and WilcoxonPruner (defaults except where stated), and
+Ray Tune's ASHAScheduler and MedianStoppingRule driven directly as the Python objects Ray's
+controller calls (no Ray runtime needed; same decisions). Ray's synchronous HyperBandScheduler
+pauses trials and needs the real controller: not included. Other pruners plug in by adding an
+entry to ``_optuna_pruners`` or ``_ray_schedulers``.
 """
 
 from __future__ import annotations
@@ -124,10 +126,11 @@ def run_optuna(
 
 
 class _FakeTrial:
-    """The one attribute Ray's schedulers read from a trial in these calls."""
+    """The attributes Ray's schedulers read from a trial in these calls."""
 
-    def __init__(self, trial_id: str) -> None:
+    def __init__(self, trial_id: str, config: dict[str, Any]) -> None:
         self.trial_id = trial_id
+        self.config = config
 
 
 class _FakeController:
@@ -139,6 +142,8 @@ class _FakeController:
 
 def _ray_schedulers(problem: CurveProblem) -> dict[str, Callable[[], Any]]:
     from ray.tune.schedulers import ASHAScheduler, MedianStoppingRule
+
+    from tune_extras.ray import LearningCurveScheduler
 
     mode = "min" if problem.direction == "minimize" else "max"
     return {
@@ -152,6 +157,9 @@ def _ray_schedulers(problem: CurveProblem) -> dict[str, Callable[[], Any]]:
         ),
         "ray-median": lambda: MedianStoppingRule(
             time_attr="training_iteration", metric="value", mode=mode, grace_period=1
+        ),
+        "ours-lc-ray": lambda: LearningCurveScheduler(
+            metric="value", mode=mode, max_t=lambda config: len(problem.curve(config))
         ),
     }
 
@@ -169,7 +177,7 @@ def run_ray(
     decision_time = 0.0
     decisions = 0
     for number, config in enumerate(configs):
-        trial = _FakeTrial(str(number))
+        trial = _FakeTrial(str(number), config)
         scheduler.on_trial_add(controller, trial)
         curve = problem.curve(config)
         steps, stopped = 0, False
@@ -187,13 +195,10 @@ def run_ray(
                 stopped = True
                 break
         used.append(steps)
-        if stopped:
-            scheduler.on_trial_remove(controller, trial)
-            finals.append(math.nan)
-        else:
-            result = {"training_iteration": steps, "value": float(curve[steps - 1])}
-            scheduler.on_trial_complete(controller, trial, result)
-            finals.append(float(curve[-1]))
+        # Ray's controller reports a trial its scheduler stopped as complete too, last result and all.
+        result = {"training_iteration": steps, "value": float(curve[steps - 1])}
+        scheduler.on_trial_complete(controller, trial, result)
+        finals.append(math.nan if stopped else float(curve[-1]))
     return used, finals, decision_time, decisions
 
 
