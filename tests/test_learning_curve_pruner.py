@@ -172,3 +172,14 @@ def test_optuna_and_ray_adapters_take_identical_decisions() -> None:
             )
     assert optuna_decisions == ray_decisions
     assert 5 <= sum(optuna_decisions) < len(configs)
+
+
+def test_pruner_pickles_with_its_cache() -> None:
+    """Ray and multiprocessing pickle pruners; the rule's lock is rebuilt, its cache kept."""
+    import pickle
+
+    study = optuna.create_study(pruner=LearningCurvePruner(max_resource=STEPS))
+    study.optimize(_objective, n_trials=8)
+    copy = pickle.loads(pickle.dumps(study.pruner))
+    last = study.trials[-1]
+    assert copy.decide(study, last).reason == study.pruner.decide(study, last).reason
