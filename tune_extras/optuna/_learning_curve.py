@@ -22,8 +22,8 @@ class LearningCurvePruner(BasePruner):
     At each report, the trial's curve so far (its intermediate values) gives a calibrated predictive
     distribution of its value at the target step (:func:`tune_extras.curves.extrapolate`: a Bayesian
     average of the parametric families of Domhan, Springenberg & Hutter, IJCAI 2015, in closed form,
-    a millisecond per decision). The trial is pruned when ``P(value at target step beats the
-    reference) < threshold``; the reference is the ``rank``-th best *final intermediate value* of
+    about half a millisecond per decision). The trial is pruned when ``P(value at target step beats
+    the reference)`` is small; the reference is the ``rank``-th best *final intermediate value* of
     the study's COMPLETE trials (the same quantity the model predicts). The predictive spread is
     calibrated by split-conformal prediction on the study's own finished curves once 19 trials
     have completed (``calibration="study"``; the central ``1 - threshold`` interval, whose lower

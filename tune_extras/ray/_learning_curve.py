@@ -19,9 +19,11 @@ class LearningCurveScheduler(MetricScheduler):
     """Stop a trial when its extrapolated final result is unlikely to beat the best finished trial.
 
     At each result the trial's curve (``metric`` against ``time_attr``) gives a calibrated
-    predictive distribution of its value at ``max_t``; the trial stops when
-    ``P(beats the rank-th best finished trial's last value) < threshold`` (see
-    :class:`tune_extras.optuna.LearningCurvePruner` for the model and calibration). A NaN or
+    predictive distribution of its value at ``max_t``; the trial stops when it is unlikely to beat
+    the ``rank``-th best finished trial's last value: either the curve's or the finished trials'
+    estimate of that probability is below ``threshold / 2`` (see
+    :class:`tune_extras.optuna.LearningCurvePruner` for the model and calibration). Trials that
+    this scheduler stopped are not finished trials (Ray reports them as complete all the same). A NaN or
     infinite result stops the trial. A trial that reaches a given ``max_t`` is stopped, as Ray's ASHA
     does. Keep its state across ``Tuner.restore`` with
     :class:`~tune_extras.ray.SchedulerStateCallback`.
