@@ -283,6 +283,17 @@ def test_rule_stops_a_clearly_worse_curve_and_keeps_a_better_one() -> None:
     assert good.prediction is not None and good.prediction.mean < good.reference
 
 
+def test_before_four_points_the_population_estimate_decides_alone() -> None:
+    rule = ExtrapolationRule("minimize")
+    short = rule.decide(Curve("short", T[:3], 0.6 + T[:3] ** -0.5), 30, _finished())
+    assert short.curve_probability is None and short.prediction is None
+    assert short.population_probability is not None and short.population_probability < 0.05
+    assert short.stop  # tested against threshold, not threshold / 2: one estimate only
+    better = rule.decide(Curve("better", T[:3], 0.09 + T[:3] ** -0.5), 30, _finished())
+    assert better.population_probability is not None and better.population_probability > 0.5
+    assert not better.stop
+
+
 def test_rule_for_maximisation_mirrors_minimisation() -> None:
     minimize = ExtrapolationRule("minimize")
     maximize = ExtrapolationRule("maximize")
@@ -426,3 +437,8 @@ def test_rule_decides_on_any_finite_curves(
     assert isinstance(decision.stop, bool) and decision.reason
     if decision.probability is not None:
         assert 0.0 <= decision.probability <= 1.0
+    estimates = [
+        p for p in (decision.curve_probability, decision.population_probability) if p is not None
+    ]
+    if estimates:  # Bonferroni over the estimates available at this report
+        assert decision.stop == (min(estimates) < rule.threshold / len(estimates))

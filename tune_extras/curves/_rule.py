@@ -76,7 +76,7 @@ class ExtrapolationRule:
             default) ``ceil(c / (1 - c))`` for the calibrated coverage ``c = 1 - threshold``
             (19 at the default threshold). The conformal scale targets the central interval of
             probability ``1 - threshold``, whose lower end is the ``threshold / 2`` quantile the
-            decision compares with.
+            decision compares with when both estimates are available.
         min_population: Finished trials needed for the population estimate (>= 3).
         calibration_window: The population estimate and the calibration use the latest this many
             finished curves (bounded cost; with an adaptive sampler, recent trials resemble the
@@ -239,9 +239,10 @@ class ExtrapolationRule:
         Two estimates of ``P(final beats reference)``: the calibrated extrapolation of the curve
         itself (from 4 points on) and the finished trials' line from value-now to final value
         (:mod:`tune_extras.curves._population`, from ``min_population`` finished trials on, the
-        latest ``calibration_window`` of them). The trial stops when either is below
-        ``threshold / 2`` (Bonferroni: if both are calibrated, a trial that would beat the
-        reference is stopped with probability at most ``threshold``).
+        latest ``calibration_window`` of them). The trial stops when one of the ``k`` estimates
+        available (1 or 2) is below ``threshold / k`` (Bonferroni: if they are calibrated, a trial
+        that would beat the reference is stopped at this decision with probability at most
+        ``threshold``).
 
         A finished curve's final value is its value at its largest step; finished curves with a
         non-finite value are ignored. Finished curves are cached by ``key`` (they must not change).
@@ -283,7 +284,7 @@ class ExtrapolationRule:
         if not evidence:
             return Decision(False, "too few points and too few finished trials to predict")
         probability = min(evidence)
-        stop = probability < self.threshold / 2
+        stop = probability < self.threshold / len(evidence)
         reason = f"P(beats {sign * reference:.6g}): curve {p_curve}, population {p_population}"
         reported = _flip(prediction) if prediction is not None and sign < 0 else prediction
         return Decision(

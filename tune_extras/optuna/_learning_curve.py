@@ -30,7 +30,8 @@ class LearningCurvePruner(BasePruner):
     end is what the decision uses), before that by a fixed scale measured on recorded curves,
     widened by any finished curve it would have missed. A second estimate, from the completed
     trials' line between value-now and final value, decides before a curve has 4 points; the
-    trial is pruned when either estimate is below ``threshold / 2`` (see
+    trial is pruned when either estimate is below ``threshold / 2`` (``threshold`` while only one
+    exists; see
     :class:`tune_extras.curves.ExtrapolationRule`). docs/learning_curves.md has the coverage and
     the benchmark.
 

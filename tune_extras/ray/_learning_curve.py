@@ -20,8 +20,9 @@ class LearningCurveScheduler(MetricScheduler):
 
     At each result the trial's curve (``metric`` against ``time_attr``) gives a calibrated
     predictive distribution of its value at ``max_t``; the trial stops when it is unlikely to beat
-    the ``rank``-th best finished trial's last value: either the curve's or the finished trials'
-    estimate of that probability is below ``threshold / 2`` (see
+    the ``rank``-th best finished trial's last value: the curve's or the finished trials'
+    estimate of that probability is below ``threshold / 2`` (``threshold`` when only one of them
+    exists yet; see
     :class:`tune_extras.optuna.LearningCurvePruner` for the model and calibration). Trials that
     this scheduler stopped are not finished trials (Ray reports them as complete all the same). A NaN or
     infinite result stops the trial. A trial that reaches a given ``max_t`` is stopped, as Ray's ASHA
