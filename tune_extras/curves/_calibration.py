@@ -98,9 +98,10 @@ def curve_scores(
     if t.size < 5 or not np.all(np.isfinite(y)):
         return {}
     order = np.argsort(t, kind="stable")
+    t, y = t[order], y[order]
     scores = {}
     for fraction in fractions:
-        score = prefix_score(t[order], y[order], fraction, confidence, **model)
+        score = prefix_score(t, y, fraction, confidence, **model)
         if score is not None:
             scores[fraction] = score
     return scores

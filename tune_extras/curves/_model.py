@@ -37,6 +37,7 @@ MAX_POINTS = 200
 """Longer prefixes are averaged into this many bins of consecutive points (within-bin variance kept)."""
 
 _SHAPES = default_shapes()
+_PHI_TARGET = basis_matrix(_SHAPES, np.ones(1))[:, 0]  # every shape at u = 1, the target step
 Z90 = 1.6448536269514722
 """Standard normal 95% quantile: a central 90% interval is ``mean +- Z90 * sd``."""
 
@@ -208,7 +209,6 @@ def extrapolate(
     n = float(w.sum())
     u = t / float(target_step)
     phi = basis_matrix(_SHAPES, u)  # (K, m)
-    phi_target = basis_matrix(_SHAPES, np.ones(1))[:, 0]
     # Centre and scale each shape over the points (regression is invariant to both).
     phi_mean = phi @ w / n
     centred = phi - phi_mean[:, None]
@@ -216,7 +216,7 @@ def extrapolate(
     usable = spread > 1e-12 * np.maximum(1.0, np.abs(phi_mean))
     spread = np.where(usable, spread, 1.0)
     x = centred / spread[:, None]
-    x_target = (phi_target - phi_mean) / spread
+    x_target = (_PHI_TARGET - phi_mean) / spread
     y_mean = float(y @ w / n)
     y_scale = float(np.abs(y).max())
     if not y_scale > 1e-150:

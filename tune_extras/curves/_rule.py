@@ -219,10 +219,13 @@ class ExtrapolationRule:
         quantile at level ``m / (m + 1)``: one finished curve that the default scale would have
         missed already widens every later prediction at that stage).
         """
+        records = [r for r in map(self._record, finished) if r is not None]
+        return self._scale(fraction, records)
+
+    def _scale(self, fraction: float, records: list[_Finished]) -> float:
         if self.calibration == "fixed":
             return self.default_scale
         grid = nearest_fraction(fraction, CALIBRATION_FRACTIONS)
-        records = [r for r in map(self._record, finished) if r is not None]
         scores = [
             score
             for record in records[-self.calibration_window :]
@@ -277,7 +280,7 @@ class ExtrapolationRule:
         if steps.size >= 4:
             shift = 1.0 if steps.min() == 0 else 0.0
             raw = extrapolate(steps + shift, values, float(target_step) + shift, **self._model)
-            scale = self.scale((last + shift) / (target_step + shift), finished)
+            scale = self._scale((last + shift) / (target_step + shift), records)
             prediction = raw.with_scale(scale)
             p_curve = float(prediction.cdf(reference))
         evidence = [p for p in (p_curve, p_population) if p is not None]
