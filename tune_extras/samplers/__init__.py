@@ -1,0 +1,9 @@
+"""Framework-free cores of the tune-extras samplers (numpy/scipy only; no Optuna, no Ray).
+
+The search space is modelled as the unit box (:class:`SearchSpace`); each optimiser lives in a module
+of its own. The Optuna samplers in :mod:`tune_extras.optuna` are thin adapters over these cores.
+"""
+
+from tune_extras.samplers._space import Dimension, SearchSpace
+
+__all__ = ["Dimension", "SearchSpace"]
