@@ -12,6 +12,9 @@ _EXPORTS = {
     "SuccessiveHalvingPruner": "._halving",
     "HyperbandPruner": "._halving",
     "LearningCurvePruner": "._learning_curve",
+    "NearOptimumSampler": "._near_optimum_sampler",
+    "RandomShareSampler": "._random_share",
+    "MultiFidelitySampler": "._multi_fidelity_sampler",
 }
 __all__ = list(_EXPORTS)
 __getattr__ = lazy_getattr(__name__, _EXPORTS)
