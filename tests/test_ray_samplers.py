@@ -69,6 +69,19 @@ def _run(case: SamplerCase, tmp_path: Path, num_samples: int) -> list[Any]:
     results = tuner.fit()
     assert not results.errors
     assert len(results) == num_samples
+
+    # Ray's checkpoint of the searcher (a pickle of it, sampler and study included) resumes.
+    searcher.save(str(tmp_path / "searcher.pkl"))
+    restored = OptunaSearch()
+    restored.restore(str(tmp_path / "searcher.pkl"))
+    assert type(restored._sampler) is type(searcher._sampler)
+    config = restored.suggest("after-restore")
+    assert config is not None and set(config) == set(_space())
+    for name, value in config.items():
+        assert_valid(value, _space()[name], f"restored {name}")
+    restored.on_trial_complete(
+        "after-restore", {"loss": 1.0, "training_iteration": STEPS, "done": True}
+    )
     return optuna.load_study(study_name=case.name, storage=storage).trials
 
 
@@ -76,16 +89,17 @@ def _check(trials: list[Any], num_samples: int) -> None:
     import optuna
 
     space = _space()
-    assert len(trials) == num_samples
-    assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE] * num_samples
+    assert len(trials) == num_samples + 1  # and the one the restored searcher ran
+    assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE] * (num_samples + 1)
     for trial in trials:
         assert set(trial.params) == set(space)
         for name, value in trial.params.items():
             assert_valid(value, space[name], f"trial {trial.number} {name}")
+    for trial in trials[:num_samples]:
         assert sorted(trial.intermediate_values) == list(range(1, STEPS + 1))
         assert trial.value == pytest.approx(trial.intermediate_values[STEPS])
     keys = [tuple(sorted(t.params.items())) for t in trials]
-    assert len(set(keys)) == num_samples, "a configuration was suggested twice"
+    assert len(set(keys)) == len(keys), "a configuration was suggested twice"
 
 
 def _params() -> list[Any]:
@@ -112,7 +126,7 @@ def test_tuner_with_our_sampler_past_the_start_phase(
     """40 trials: the model phase runs under Ray too, and the best trial beats the first 10's best."""
     trials = _run(case, tmp_path, num_samples=40)
     _check(trials, 40)
-    assert min(t.value for t in trials) < min(t.value for t in trials[:10])
+    assert min(t.value for t in trials[:40]) < min(t.value for t in trials[:10])
 
 
 def test_random_share_marks_survive_ray(ray_local: object, tmp_path: Path) -> None:
