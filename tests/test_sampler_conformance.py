@@ -78,6 +78,9 @@ class SamplerCase:
         stateless: Whether the sampler keeps no state between calls (rebuilt from the storage,
             randomness from seed and trial number), so a new same-seed instance continues a loaded
             study exactly as the original would.
+        relative_make: The sampler set up as a *relative* sampler for Optuna's
+            ``RelativeSamplerTestCase`` (a wrapper around a univariate base is not one); ``None``:
+            ``make``.
     """
 
     name: str
@@ -87,6 +90,7 @@ class SamplerCase:
     ours: bool
     joint_categoricals: bool = True
     stateless: bool = False
+    relative_make: Callable[[int | None], BaseSampler] | None = None
 
 
 def _random(seed: int | None) -> BaseSampler:
@@ -110,6 +114,14 @@ def _random_share(seed: int | None) -> BaseSampler:
     return RandomShareSampler(share=0.2, seed=seed)
 
 
+def _random_share_relative(seed: int | None) -> BaseSampler:
+    from tune_extras.optuna import RandomShareSampler
+
+    # Optuna runs its relative kit on TPE as a multivariate sampler without start-up trials.
+    base = optuna.samplers.TPESampler(seed=seed, n_startup_trials=0, multivariate=True)
+    return RandomShareSampler(base_sampler=base, share=0.5, seed=seed)
+
+
 def _multi_fidelity(seed: int | None) -> BaseSampler:
     from tune_extras.optuna import MultiFidelitySampler
 
@@ -130,7 +142,15 @@ CASES: dict[str, SamplerCase] = {
             joint_categoricals=False,  # categoricals of start-up steps come from its inner TPE
             stateless=True,
         ),
-        SamplerCase("random-share", _random_share, startup=10, multi_objective=True, ours=True),
+        SamplerCase(
+            "random-share",
+            _random_share,
+            startup=10,
+            multi_objective=True,
+            ours=True,
+            stateless=True,  # its default TPE is reseeded from (seed, trial number) per trial
+            relative_make=_random_share_relative,
+        ),
         SamplerCase("multi-fidelity", _multi_fidelity, startup=6, multi_objective=False, ours=True),
     )
 }
@@ -191,7 +211,8 @@ class TestOptunaRelativeKit(RelativeSamplerTestCase):
                     reason=f"{case.name} leaves categoricals to sample_independent by design",
                 )
             )
-        return lambda: case.make(None)
+        make = case.relative_make or case.make
+        return lambda: make(None)
 
 
 class TestOptunaMultiObjectiveKit(MultiObjectiveSamplerTestCase):
