@@ -99,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     runner.add_argument("--budget", type=int, default=100)
     runner.add_argument("--quick", action="store_true", help="CI-sized smoke run")
     runner.add_argument("--out", type=Path, default=None, help="results folder")
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and (args.command != "run" or args.suite != "samplers"):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "list":
         print("\n".join(suites()))
         return 0
@@ -107,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown suite {args.suite!r}; choose from {suites()}")
     module = importlib.import_module(f"benchmarks.suite_{args.suite}")
     start = time.perf_counter()
-    rows = module.run(seeds=args.seeds, budget=args.budget, quick=args.quick)
+    options = {"options": extra} if extra else {}  # suite-specific flags (samplers suite)
+    rows = module.run(seeds=args.seeds, budget=args.budget, quick=args.quick, **options)
     elapsed = time.perf_counter() - start
     out = args.out or RESULTS / args.suite
     out.mkdir(parents=True, exist_ok=True)
