@@ -81,9 +81,12 @@ def load_trials(
 
     Returns:
         A DataFrame with columns ``number``, ``value`` (float; NaN when the trial has none), ``state``
-        (``"COMPLETE"``, ``"PRUNED"``, ``"FAIL"``, ...), ``datetime_start`` and ``params_<name>`` for
-        each hyperparameter; ``attrs`` holds ``direction``, ``study_name``, ``sampler`` (class name
-        when known, else ``None``) and ``distributions`` (name -> Optuna distribution).
+        (``"COMPLETE"``, ``"PRUNED"``, ``"FAIL"``, ...), ``datetime_start``, ``params_<name>`` for
+        each hyperparameter and ``user_attrs_<key>`` for each user attribute (Optuna's
+        ``trials_dataframe`` naming; the analyzer reads the random-draw mark there); ``attrs``
+        holds ``direction``, ``study_name``, ``sampler`` (class name when known, else ``None``),
+        ``distributions`` (name -> Optuna distribution) and ``metric`` (the objective's name set
+        with ``study.set_metric_names``, else ``None``).
     """
     import optuna
 
@@ -121,6 +124,8 @@ def load_trials(
         }
         for name, param in trial.params.items():
             row[f"params_{name}"] = param
+        for key, attr in trial.user_attrs.items():
+            row[f"user_attrs_{key}"] = attr
         distributions.update(trial.distributions)
         rows.append(row)
     table = pd.DataFrame(rows, columns=None if rows else ["number", "value", "state"])
@@ -132,4 +137,6 @@ def load_trials(
     # A study loaded from storage gets a default sampler, which says nothing of how it was run.
     table.attrs["sampler"] = None if from_storage else type(study.sampler).__name__
     table.attrs["distributions"] = distributions
+    names = getattr(study, "metric_names", None)
+    table.attrs["metric"] = names[index] if names and len(names) > index else None
     return table

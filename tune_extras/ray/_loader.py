@@ -27,7 +27,8 @@ def load_experiment(source: Any, metric: str, mode: str) -> pd.DataFrame:
     missing/non-numeric metric, ``"PRUNED"`` for trials that stopped at fewer iterations than the
     longest trial (a scheduler stopped them; this assumes every trial had the same budget), else
     ``"COMPLETE"``. Columns: ``number``, ``value``, ``state``, ``training_iteration`` and
-    ``params_<name>`` (nested configs flattened with ``/``); ``attrs["direction"]`` from ``mode``.
+    ``params_<name>`` (nested configs flattened with ``/``); ``attrs["direction"]`` from ``mode``,
+    ``attrs["metric"]`` the metric's name.
 
     Args:
         source: A ``ray.tune.ResultGrid`` (from ``Tuner.fit()``) or the experiment folder
@@ -89,4 +90,5 @@ def load_experiment(source: Any, metric: str, mode: str) -> pd.DataFrame:
     table.attrs["direction"] = "minimize" if mode == "min" else "maximize"
     table.attrs["study_name"] = name
     table.attrs["sampler"] = None
+    table.attrs["metric"] = metric  # its name tells the analyzer the possible range (loss >= 0)
     return table
