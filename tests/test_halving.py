@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import subprocess
 import sys
@@ -13,7 +14,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tune_extras.halving import Rungs, auto_min_resource, is_promotable, should_stop, value_at
+from tune_extras.halving import (
+    Hyperband,
+    Rungs,
+    auto_min_resource,
+    first_completed,
+    is_promotable,
+    should_stop,
+    value_at,
+)
 from tune_extras.optuna import HyperbandPruner, SuccessiveHalvingPruner
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -55,6 +64,83 @@ def test_nan_trial_stops_at_its_next_rung() -> None:
     reports = {"a": [(1.0, 0.5)], "b": [(1.0, math.nan)]}
     assert should_stop(rungs, reports, "b", "minimize")
     assert not should_stop(rungs, reports, "a", "minimize")
+    # NaN values are not recorded at the rung (as in Optuna's built-in): with three finite values
+    # and one NaN, only the best finite value continues (3 // 3 = 1), not the best one of four.
+    reports = {"a": [(1.0, 0.5)], "b": [(1.0, math.nan)], "c": [(1.0, 0.6)], "d": [(1.0, 0.7)]}
+    assert should_stop(rungs, reports, "c", "minimize")
+
+
+def test_a_trial_is_judged_only_at_the_report_that_reaches_a_rung() -> None:
+    """Regression: a trial was re-judged at rungs it had passed, so it stopped between rungs."""
+    rungs = Rungs(1, 3, max_resource=30)
+    passed = [(1.0, 0.5), (2.0, 0.4)]  # best of one at step 1, now at step 2 (no rung)
+    later = {f"x{i}": [(1.0, 0.1 * i)] for i in range(1, 5)}  # four better trials reach step 1
+    assert should_stop(rungs, {"t": passed[:1], **later}, "t", "minimize")  # judged now: worst
+    assert not should_stop(rungs, {"t": passed, **later}, "t", "minimize")  # step 2: no rung
+    # Several rungs first reached by one report are all judged, with the latest value.
+    sparse = {"t": [(1.0, 0.5), (10.0, 0.9)], "o": [(3.0, 0.1), (9.0, 0.2)], "p": [(9.0, 0.3)]}
+    assert should_stop(rungs, sparse, "t", "minimize")
+    assert Rungs(1, 3, max_resource=30).between(1, 10) == [3.0, 9.0]
+
+
+@pytest.mark.parametrize("direction", ["min", "max", "MINIMIZE ", "up"])
+def test_public_functions_reject_unknown_directions(direction: str) -> None:
+    """Regression: any string but "minimize" used to maximise silently."""
+    rungs = Rungs(1, 3, max_resource=30)
+    with pytest.raises(ValueError, match="direction must be 'minimize' or 'maximize'"):
+        should_stop(rungs, {"a": [(1.0, 0.5)]}, "a", direction)
+    with pytest.raises(ValueError, match="direction"):
+        is_promotable(0.5, [0.5, 0.7], 3, direction)
+    with pytest.raises(ValueError, match="direction"):
+        Hyperband(max_resource=30).should_stop({0: [(1.0, 0.5)]}, 0, direction)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"reduction_factor": True}, "reduction_factor must be an int >= 2, got True"),
+        ({"reduction_factor": 3.0}, "reduction_factor"),
+        ({"min_early_stopping_rate": False}, "min_early_stopping_rate"),
+        ({"bootstrap_count": -1}, "bootstrap_count"),
+        ({"min_resource": 0}, "min_resource"),
+        ({"max_resource": "big"}, "max_resource"),
+        ({"brackets": 0}, "brackets"),
+        ({"min_resource": 5, "max_resource": 5}, "must be < max_resource"),
+    ],
+)
+def test_core_validates_its_arguments(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Hyperband(**kwargs)
+
+
+def test_bracket_weights_are_li_et_al_budgets_as_in_optuna() -> None:
+    """n_b = ceil(B eta^t / (t + 1)), t = B - 1 - b: Optuna's ``_trial_allocation_budgets``."""
+    for max_resource, min_resource, eta in [(81, 1, 3), (50, 1, 3), (100, 2, 4), (30, 1, 2)]:
+        ours = Hyperband(min_resource, max_resource, eta, brackets="auto").bracket_weights()
+        reference = optuna.pruners.HyperbandPruner(min_resource, max_resource, eta)
+        study = optuna.create_study(pruner=reference)
+        reference._try_initialization(study)
+        assert list(ours) == reference._trial_allocation_budgets
+    # A round-robin period of sum(n_b) trials holds exactly n_b trials of bracket b.
+    hb = Hyperband(1, 81, 3, brackets="auto")
+    period = sum(hb.bracket_weights())
+    counts = np.bincount([hb.bracket(n) for n in range(period)])
+    assert counts.tolist() == list(hb.bracket_weights())
+    counts = np.bincount([hb.bracket(n) for n in range(1000, 1000 + period)])
+    assert counts.tolist() == list(hb.bracket_weights())
+
+
+def test_min_early_stopping_rate_shifts_every_bracket() -> None:
+    plain = Hyperband(1, 81, 3, brackets="auto")
+    shifted = Hyperband(1, 81, 3, min_early_stopping_rate=1, brackets="auto")
+    assert plain.bracket_count() == 5 and shifted.bracket_count() == 4
+    assert shifted.rungs_of(0) is not None and shifted.rungs_of(0).all_steps() == [3, 9, 27]
+    assert Hyperband(1, 81, 3, brackets=2).bracket_weights() == (3, 2)  # ceil(2*3/2), 2
+
+
+def test_first_completed_ignores_later_and_outlier_steps() -> None:
+    assert first_completed([]) is None
+    assert first_completed([((2, 5), 10**12), ((1, 7), 30.0), ((3, 0), 40.0)]) == 30.0
 
 
 @settings(max_examples=60, deadline=None)
@@ -136,16 +222,103 @@ def test_hyperband_brackets_keep_the_best_and_save_resource() -> None:
     assert best.state == optuna.trial.TrialState.COMPLETE
 
 
-def test_sqlite_study_with_threads(tmp_path: Path) -> None:
+@pytest.mark.parametrize("hyperband", [False, True])
+def test_sqlite_study_with_threads_stops_only_at_rungs(tmp_path: Path, hyperband: bool) -> None:
+    """Regression: with n_jobs=2, 1-4 trials per 100 stopped at steps that are not rungs."""
+    pruner = (HyperbandPruner if hyperband else SuccessiveHalvingPruner)(
+        min_resource=1, max_resource=30
+    )
     study = optuna.create_study(
         storage=f"sqlite:///{tmp_path}/sha.db",
-        pruner=SuccessiveHalvingPruner(max_resource=30),
+        pruner=pruner,
         sampler=optuna.samplers.RandomSampler(seed=0),
     )
-    study.optimize(_objective, n_trials=40, n_jobs=2)
+    study.optimize(_objective, n_trials=60, n_jobs=2)
     states = [t.state for t in study.trials]
     assert states.count(optuna.trial.TrialState.PRUNED) >= 10
     assert optuna.trial.TrialState.RUNNING not in states
+    for trial in study.get_trials(states=[optuna.trial.TrialState.PRUNED]):
+        rungs = pruner.core.rungs_of(trial.number)
+        assert rungs is not None and trial.last_step in rungs.all_steps()
+
+
+def _failing_objective(trial: optuna.Trial) -> float:
+    """Crossing curves; some trials crash after a few decisions, some report NaN from step 8."""
+    x, y = trial.suggest_float("x", 0.0, 1.0), trial.suggest_float("y", 0.0, 1.0)
+    crash_at = 2 + int(10 * x) if y < 0.3 else None
+    for step in range(1, 31):
+        value = math.nan if 0.9 < x and step >= 8 else x + (0.5 + y) / step**y
+        trial.report(value, step)
+        if trial.should_prune():
+            raise optuna.TrialPruned()
+        if step == crash_at:
+            raise RuntimeError("the run crashed")
+    return x
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_failed_and_nan_trials_count_as_in_optunas_built_in(seed: int) -> None:
+    """Regression: FAILed trials were left out of the rungs (Optuna's built-in keeps them)."""
+    outcomes = []
+    for pruner in (
+        optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3),
+        SuccessiveHalvingPruner(min_resource=1, max_resource=30, reduction_factor=3),
+    ):
+        study = optuna.create_study(pruner=pruner, sampler=optuna.samplers.RandomSampler(seed=seed))
+        study.optimize(_failing_objective, n_trials=60, catch=(RuntimeError,))
+        outcomes.append([(t.state, t.last_step) for t in study.trials])
+    assert outcomes[0] == outcomes[1]
+    states = [state for state, _ in outcomes[1]]
+    assert optuna.trial.TrialState.FAIL in states and optuna.trial.TrialState.PRUNED in states
+
+
+def test_outlier_step_does_not_switch_pruning_off() -> None:
+    """Regression: one report at step 10**12 with max_resource="auto" moved every rung past it."""
+    study = optuna.create_study(
+        pruner=SuccessiveHalvingPruner(), sampler=optuna.samplers.RandomSampler(seed=0)
+    )
+    study.optimize(_objective, n_trials=10)
+    outlier = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+    outlier.report(0.5, 1)
+    with pytest.warns(UserWarning, match="beyond max_resource=30"):
+        outlier.report(0.5, 10**12)
+        outlier.should_prune()
+    study.tell(outlier, state=optuna.trial.TrialState.PRUNED)
+    before = sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
+    study.optimize(_objective, n_trials=30)
+    after = sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
+    assert after - before >= 15
+    rungs = study.pruner.core.rungs_of(0, 30)
+    assert rungs is not None and rungs.all_steps() == [1, 3, 9, 27]
+
+
+def test_learned_brackets_never_change_during_a_study() -> None:
+    """Regression: with max_resource="auto" a trial's bracket moved as longer trials appeared."""
+
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        for step in range(1, 10 + trial.number + 1):  # every trial longer than the one before
+            trial.report(x + 1 / step, step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return x
+
+    seen: dict[int, set[Rungs]] = {}
+
+    class Recording(Hyperband):
+        def rungs_of(self, number: int, learned_max: float | None = None) -> Rungs | None:
+            rungs = super().rungs_of(number, learned_max)
+            if rungs is not None:
+                seen.setdefault(number, set()).add(rungs)
+            return rungs
+
+    pruner = HyperbandPruner(min_resource=1)
+    pruner._core = Recording(**dataclasses.asdict(pruner.core))
+    study = optuna.create_study(pruner=pruner, sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(objective, n_trials=40)
+    assert len(seen) >= 30
+    assert all(len(rungs) == 1 for rungs in seen.values())
+    assert {r.max_resource for rungs in seen.values() for r in rungs} == {10.0}
 
 
 _WORKER = """
@@ -161,6 +334,18 @@ study = optuna.load_study(study_name="shared", storage=storage,
                           pruner=SuccessiveHalvingPruner(max_resource=30))
 study.optimize(_objective, n_trials=25)
 """
+
+
+def test_ray_hyperband_takes_no_variant_even_positionally() -> None:
+    """Regression: a positional "promotion" slipped through ``HyperbandScheduler(*args)``."""
+    from tune_extras.ray import HyperbandScheduler
+
+    args = ("training_iteration", "loss", "min", 27, 1, 3, 0, 0)
+    assert HyperbandScheduler(*args).core.bracket_count() == 4
+    with pytest.raises(TypeError):
+        HyperbandScheduler(*args, "promotion")  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        HyperbandScheduler(variant="promotion")  # type: ignore[call-arg]
 
 
 def test_processes_sharing_a_journal_file(tmp_path: Path) -> None:
@@ -193,16 +378,20 @@ def test_processes_sharing_a_journal_file(tmp_path: Path) -> None:
     ("kwargs", "message"),
     [
         ({"min_resource": 0}, "min_resource"),
+        ({"min_resource": 2.5}, "min_resource"),
         ({"max_resource": "big"}, "max_resource"),
+        ({"max_resource": True}, "max_resource"),
         ({"reduction_factor": 1}, "reduction_factor"),
+        ({"reduction_factor": True}, "reduction_factor"),
         ({"min_early_stopping_rate": -1}, "min_early_stopping_rate"),
         ({"bootstrap_count": -2}, "bootstrap_count"),
         ({"min_resource": 10, "max_resource": 5}, "must be <"),
     ],
 )
-def test_invalid_arguments_are_named(kwargs: dict, message: str) -> None:
+@pytest.mark.parametrize("hyperband", [False, True])
+def test_invalid_arguments_are_named(kwargs: dict, message: str, hyperband: bool) -> None:
     with pytest.raises(ValueError, match=message):
-        SuccessiveHalvingPruner(**kwargs)
+        (HyperbandPruner if hyperband else SuccessiveHalvingPruner)(**kwargs)
 
 
 class _Trial:

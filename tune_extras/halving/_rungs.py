@@ -11,8 +11,11 @@ pure function of the reported curves. So the same reports always give the same d
 the order in which processes read them, and no per-rung state has to be written anywhere: Optuna
 adapters recompute it from the storage, Ray adapters from their saved reports.
 
-NaN and infinite values are the worst possible: a trial reporting NaN at a rung is stopped, and a NaN
-never counts as better than a finite value.
+A trial is judged at a rung once, at the report that first reaches it (the rungs it passed before
+are not judged again when later trials change them): ASHA's rule, and Optuna's built-in, which
+records each trial's rung values as it passes them. NaN and infinite values are the worst: a trial
+reporting one at a rung is stopped, and, as in Optuna's built-in (which never records a NaN at a
+rung), such values do not count among the values recorded at the rung.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
+
+from tune_extras._validation import check_int, check_real, parse_direction
 
 Report = tuple[float, float]  # (step, value)
 TrialKey = TypeVar("TrialKey", bound=Hashable)
@@ -43,16 +48,11 @@ class Rungs:
     max_resource: float | None = None
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.min_resource) and self.min_resource > 0):
-            raise ValueError(f"min_resource must be > 0, got {self.min_resource}")
-        if not isinstance(self.reduction_factor, int) or self.reduction_factor < 2:
-            raise ValueError(f"reduction_factor must be an int >= 2, got {self.reduction_factor}")
-        if not isinstance(self.min_early_stopping_rate, int) or self.min_early_stopping_rate < 0:
-            raise ValueError(
-                f"min_early_stopping_rate must be an int >= 0, got {self.min_early_stopping_rate}"
-            )
-        if self.max_resource is not None and not self.max_resource > 0:
-            raise ValueError(f"max_resource must be > 0, got {self.max_resource}")
+        check_real("min_resource", self.min_resource, low=0, low_open=True)
+        check_int("reduction_factor", self.reduction_factor, low=2)
+        check_int("min_early_stopping_rate", self.min_early_stopping_rate, low=0)
+        if self.max_resource is not None:
+            check_real("max_resource", self.max_resource, low=0, low_open=True)
 
     def step(self, rung: int) -> float:
         """Resource at rung ``rung`` (0-based)."""
@@ -69,12 +69,9 @@ class Rungs:
             count += 1
         return count
 
-    def bracket_count(self) -> int:
-        """Hyperband's brackets: ``floor(log_eta(max_resource / min_resource)) + 1``."""
-        if self.max_resource is None:
-            raise ValueError("bracket_count needs a known max_resource")
-        ratio = self.max_resource / self.min_resource
-        return max(1, math.floor(math.log(ratio, self.reduction_factor) + 1e-9) + 1)
+    def between(self, previous: float, last: float) -> list[float]:
+        """The rungs in ``(previous, last]``: those a report at ``last`` reaches first."""
+        return [at for k in range(self.reached(last)) if (at := self.step(k)) > previous]
 
     def in_bracket(self, bracket: int) -> Rungs:
         """The rungs of Hyperband bracket ``bracket``: its first ``bracket`` rungs skipped."""
@@ -101,10 +98,14 @@ def value_at(reports: Sequence[Report], step: float) -> float | None:
     return found
 
 
-def _loss(value: float, direction: str) -> float:
-    if not math.isfinite(value):
-        return math.inf
-    return value if direction == "minimize" else -value
+def latest_steps(steps: Iterable[float]) -> tuple[float, float]:
+    """The largest reported step and the one before it (``-inf`` if there is none)."""
+    distinct = sorted(set(steps))
+    return distinct[-1], distinct[-2] if len(distinct) > 1 else -math.inf
+
+
+def _sign(direction: str) -> float:
+    return 1.0 if parse_direction(direction) == "minimize" else -1.0
 
 
 def is_promotable(
@@ -112,15 +113,17 @@ def is_promotable(
 ) -> bool:
     """ASHA's stopping rule: is ``value`` among the best ``max(1, n // eta)`` of ``competing``?
 
-    ``competing`` holds every value recorded at the rung, ``value`` included. Ties go to the trial.
+    ``competing`` holds the values recorded at the rung, ``value`` included; non-finite ones are
+    left out (they are never recorded). Ties go to the trial. A non-finite ``value`` is not.
     """
+    sign = _sign(direction)
     if not math.isfinite(value):
         return False
-    losses = sorted(_loss(v, direction) for v in competing)
+    losses = sorted(sign * v for v in competing if math.isfinite(v))
     if not losses:
         return True
     keep = max(1, len(losses) // reduction_factor)
-    return _loss(value, direction) <= losses[keep - 1]
+    return sign * value <= losses[keep - 1]
 
 
 def should_stop(
@@ -130,23 +133,28 @@ def should_stop(
     direction: str,
     bootstrap_count: int = 0,
 ) -> bool:
-    """Whether ``trial`` must stop now, given every trial's reports (its own included).
+    """Whether ``trial`` must stop at its latest report, given every trial's reports (its own included).
 
-    The trial is checked at every rung it has reached, from the lowest: it stops at the first rung
-    where it is not promotable. ``bootstrap_count``: a rung decides only once more than this many
-    trials have values there (before that, the trial continues).
+    The trial is judged at the rungs its latest report reaches first (those above its previous
+    report's step and at or below the latest one), from the lowest, with its latest value: it
+    stops at the first such rung where it is not promotable. Rungs it passed at earlier reports
+    are not judged again. ``bootstrap_count``: a rung decides only once more than this many trials
+    have finite values there (before that, the trial continues).
     """
+    parse_direction(direction)
     own = reports[trial]
     if not own:
         return False
-    last_step = max(step for step, _ in own)
-    for rung in range(rungs.reached(last_step)):
-        at = rungs.step(rung)
-        value = value_at(own, at)
-        assert value is not None
+    last, previous = latest_steps(step for step, _ in own)
+    value = next(v for s, v in reversed(own) if s == last)
+    for at in rungs.between(previous, last):  # rungs passed before were judged then
         if not math.isfinite(value):
             return True
-        competing = [v for other in reports.values() if (v := value_at(other, at)) is not None]
+        competing = [
+            v
+            for other in reports.values()
+            if (v := value_at(other, at)) is not None and math.isfinite(v)
+        ]
         if len(competing) <= bootstrap_count:
             return False
         if not is_promotable(value, competing, rungs.reduction_factor, direction):
@@ -164,8 +172,8 @@ def auto_min_resource(
     decision at a fraction ``1/eta^3`` of training (1/27 for eta = 3), as in Hyperband's default
     bracket (Li et al. 2018).
     """
-    if not max_resource >= 1:
-        raise ValueError(f"max_resource must be >= 1, got {max_resource}")
+    check_real("max_resource", max_resource, low=1)
+    check_int("reduction_factor", reduction_factor, low=2)
     return float(max(1, math.floor(max_resource / reduction_factor**rungs_below_max)))
 
 
@@ -180,19 +188,20 @@ def promotion_candidate(
 
     ``paused`` maps each paused trial to the rung where it waits. From the top rung down, a trial
     waiting at rung ``k`` is promotable when its value there is among the best ``n_k // eta`` of the
-    ``n_k`` values recorded at rung ``k``; the best such trial of the highest rung is returned.
+    ``n_k`` finite values recorded at rung ``k``; the best such trial of the highest rung is returned.
     ``None`` means: start a new configuration instead.
 
     ``finishing=True`` is for a finite search that will start no new configuration: the rule relaxes
     to the best ``max(1, n_k // eta)``, so that the top rungs, which few trials reach, still promote
     their best trial (as the stopping variant does) instead of starving.
     """
+    sign = _sign(direction)
     for rung in sorted(set(paused.values()), reverse=True):
         at = rungs.step(rung)
         recorded = [
-            (_loss(v, direction), key)
+            (sign * v, key)
             for key, curve in reports.items()
-            if (v := value_at(curve, at)) is not None
+            if (v := value_at(curve, at)) is not None and math.isfinite(v)
         ]
         keep = len(recorded) // rungs.reduction_factor
         if finishing:
@@ -202,9 +211,7 @@ def promotion_candidate(
         recorded.sort(key=lambda pair: pair[0])
         threshold = recorded[keep - 1][0]
         waiting = [
-            (loss, key)
-            for loss, key in recorded
-            if paused.get(key) == rung and loss <= threshold and math.isfinite(loss)
+            (loss, key) for loss, key in recorded if paused.get(key) == rung and loss <= threshold
         ]
         if waiting:
             return waiting[0][1]

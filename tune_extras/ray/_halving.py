@@ -8,12 +8,13 @@ the reported curves, which ``save``/``restore`` keep, so a restored experiment d
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 from ray.tune import Callback
 from ray.tune.schedulers import TrialScheduler
 
-from tune_extras.halving import Rungs, auto_min_resource, promotion_candidate, should_stop
+from tune_extras._validation import check_choice, check_int, check_real
+from tune_extras.halving import Hyperband, promotion_candidate
 from tune_extras.ray._scheduler import MetricScheduler
 
 
@@ -22,8 +23,10 @@ class SuccessiveHalvingScheduler(MetricScheduler):
 
     Two variants (Li et al., MLSys 2020):
 
-    * ``variant="stopping"`` (default, like Ray's ``ASHAScheduler``): at each rung a trial continues
-      only if it is among the best ``max(1, n // eta)`` there so far, else it stops.
+    * ``variant="stopping"`` (default, like Ray's ``ASHAScheduler``): when a trial reaches a rung
+      it continues only if it is among the best ``max(1, n // eta)`` there so far, else it stops.
+      The decisions are those of :class:`tune_extras.halving.Hyperband` with one bracket, the
+      object :class:`tune_extras.optuna.SuccessiveHalvingPruner` decides with.
     * ``variant="promotion"`` (ASHA's Algorithm 2, which Ray's ASHA does not offer): a trial *pauses*
       at each rung; whenever a slot frees up, the best paused trial of the highest rung that is among
       the best ``n // eta`` of its rung resumes from its checkpoint, else a new configuration starts.
@@ -37,13 +40,16 @@ class SuccessiveHalvingScheduler(MetricScheduler):
     Args:
         time_attr: Result key that measures resource (``"training_iteration"``, epochs, seconds).
         metric, mode: The metric and ``"min"``/``"max"``; may come from ``TuneConfig`` instead.
-        max_t: Resource at which trials end (no rung at or beyond it), ``>= 1``.
-        min_resource: First rung, ``>= 1`` or ``"auto"`` (``floor(max_t / eta^3)``, at least 1).
+        max_t: Resource at which trials end (no rung at or beyond it), a number ``>= 1``.
+        min_resource: First rung, in ``[1, max_t)``, or ``"auto"`` (``floor(max_t / eta^3)``,
+            at least 1).
         reduction_factor: ``eta``, an int ``>= 2``.
-        min_early_stopping_rate: Skip the first ``s`` rungs (``>= 0``).
+        min_early_stopping_rate: Skip the first ``s`` rungs (an int ``>= 0``).
         bootstrap_count: A rung decides only when more than this many trials reached it.
         variant: ``"stopping"`` or ``"promotion"`` (see above).
     """
+
+    _BRACKETS: int | Literal["auto"] = 1
 
     def __init__(
         self,
@@ -58,34 +64,40 @@ class SuccessiveHalvingScheduler(MetricScheduler):
         variant: str = "stopping",
     ) -> None:
         super().__init__(metric, mode)
-        if variant not in ("stopping", "promotion"):
-            raise ValueError(f"variant must be 'stopping' or 'promotion', got {variant!r}")
-        self._variant = variant
+        self._variant = check_choice("variant", variant, ("stopping", "promotion"))
+        max_t = check_real("max_t", max_t, low=1)
+        if min_resource != "auto":
+            check_real("min_resource", min_resource, low=1, high=max_t, high_open=True)
+        self._core = Hyperband(
+            min_resource="auto" if min_resource == "auto" else float(min_resource),
+            max_resource=max_t,
+            reduction_factor=check_int("reduction_factor", reduction_factor, low=2),
+            min_early_stopping_rate=check_int(
+                "min_early_stopping_rate", min_early_stopping_rate, low=0
+            ),
+            bootstrap_count=check_int("bootstrap_count", bootstrap_count, low=0),
+            brackets=self._BRACKETS,
+        )
+        rungs = self._core.base_rungs()
+        assert rungs is not None  # min_resource < max_t
+        self._rungs = rungs
+        self._time_attr = time_attr
         self._paused: dict[str, int] = {}  # trial -> rung where it waits (promotion variant)
         self._allowed: dict[str, int] = {}  # trial -> rung index where it will pause next
-        if not max_t >= 1:
-            raise ValueError(f"max_t must be >= 1, got {max_t}")
-        if min_resource != "auto" and not (
-            isinstance(min_resource, int | float) and 1 <= min_resource < max_t
-        ):
-            raise ValueError(f"min_resource must be 'auto' or in [1, max_t), got {min_resource!r}")
-        if not isinstance(bootstrap_count, int) or bootstrap_count < 0:
-            raise ValueError(f"bootstrap_count must be an int >= 0, got {bootstrap_count!r}")
-        first = (
-            auto_min_resource(max_t, reduction_factor)
-            if min_resource == "auto"
-            else float(min_resource)
-        )
-        self._rungs = Rungs(first, reduction_factor, min_early_stopping_rate, float(max_t))
-        self._time_attr = time_attr
-        self._bootstrap_count = bootstrap_count
         self._reports: dict[str, list[tuple[float, float]]] = {}
+        self._numbers: dict[str, int] = {}  # trial -> order of arrival (Hyperband's bracket)
         self._num_stopped = 0
+
+    @property
+    def core(self) -> Hyperband:
+        """The framework-free rule this scheduler decides with."""
+        return self._core
 
     # --------------------------------------------------------------------------------- Ray API
     def on_trial_add(self, tune_controller: Any, trial: Any) -> None:
         super().on_trial_add(tune_controller, trial)
         self._reports.setdefault(trial.trial_id, [])
+        self._numbers.setdefault(trial.trial_id, len(self._numbers))
 
     def on_trial_result(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> str:
         if self._time_attr not in result or self._metric not in result:
@@ -93,6 +105,7 @@ class SuccessiveHalvingScheduler(MetricScheduler):
         step = float(result[self._time_attr])
         value = float(result[self._metric])
         self._reports.setdefault(trial.trial_id, []).append((step, value))
+        self._numbers.setdefault(trial.trial_id, len(self._numbers))
         if step >= (self._rungs.max_resource or math.inf):
             return TrialScheduler.STOP  # reached max_t: done, as Ray's ASHA does
         if self._variant == "promotion":
@@ -104,7 +117,7 @@ class SuccessiveHalvingScheduler(MetricScheduler):
                 self._paused[trial.trial_id] = limit
                 return TrialScheduler.PAUSE
             return TrialScheduler.CONTINUE
-        if self._decide(trial.trial_id):
+        if self.decide(trial.trial_id):
             self._num_stopped += 1
             return TrialScheduler.STOP
         return TrialScheduler.CONTINUE
@@ -150,15 +163,24 @@ class SuccessiveHalvingScheduler(MetricScheduler):
         return None
 
     def debug_string(self) -> str:
+        brackets = self._core.bracket_count()
+        where = f"{brackets} brackets, " if brackets > 1 else ""
         return (
-            f"{type(self).__name__}: rungs at {self._rung_steps()}, "
+            f"{type(self).__name__}: {where}rungs at {self._rungs.all_steps()}, "
             f"{len(self._reports)} trials seen, {self._num_stopped} stopped"
         )
 
     # ----------------------------------------------------------------------------- our API
+    def decide(self, trial_id: str) -> bool:
+        """Whether the trial stops at its latest result (the core's decision on the reports)."""
+        return self._core.should_stop(
+            self._reports, trial_id, self._direction(), numbers=self._numbers
+        )
+
     def state_dict(self) -> dict[str, Any]:
         return {
             "reports": self._reports,
+            "numbers": self._numbers,
             "num_stopped": self._num_stopped,
             "paused": self._paused,
             "allowed": self._allowed,
@@ -170,52 +192,44 @@ class SuccessiveHalvingScheduler(MetricScheduler):
         self._reports = {
             k: [(float(s), float(v)) for s, v in c] for k, c in state["reports"].items()
         }
+        numbers = state.get("numbers") or {k: i for i, k in enumerate(self._reports)}
+        self._numbers = {k: int(n) for k, n in numbers.items()}
         self._num_stopped = int(state["num_stopped"])
-
-    def _rung_steps(self) -> list[float]:
-        return self._rungs.all_steps()
-
-    def _decide(self, trial_id: str) -> bool:
-        return should_stop(
-            self._rungs, self._reports, trial_id, self._direction(), self._bootstrap_count
-        )
 
 
 class HyperbandScheduler(SuccessiveHalvingScheduler):
-    """Hyperband over ASHA for Ray Tune: trials split among brackets in order of arrival.
+    """Hyperband over ASHA for Ray Tune: trials shared among budget-weighted brackets.
 
-    Bracket ``b`` (of ``floor(log_eta(max_t / min_resource)) + 1``) skips its first ``b`` rungs; a
-    trial competes only with trials of its bracket. Arguments as for
-    :class:`SuccessiveHalvingScheduler`.
+    The brackets, their weights (Li et al.'s ``n_b``) and the assignment (a fixed weighted round
+    robin of the order in which trials arrive) are those of :class:`tune_extras.halving.Hyperband`,
+    as in :class:`tune_extras.optuna.HyperbandPruner`; bracket ``b`` skips its first
+    ``s + b`` rungs (``s = min_early_stopping_rate``), and a trial competes only with trials of its
+    bracket. Stopping variant only. Arguments as for :class:`SuccessiveHalvingScheduler`.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if kwargs.get("variant", "stopping") != "stopping":
-            raise ValueError("HyperbandScheduler supports variant='stopping' only")
-        super().__init__(*args, **kwargs)
-        self._brackets = self._rungs.bracket_count()
-        self._bracket_of: dict[str, int] = {}
+    _BRACKETS = "auto"
 
-    def on_trial_add(self, tune_controller: Any, trial: Any) -> None:
-        super().on_trial_add(tune_controller, trial)
-        self._bracket_of.setdefault(trial.trial_id, len(self._bracket_of) % self._brackets)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "bracket_of": self._bracket_of}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        super().load_state_dict(state)
-        self._bracket_of = dict(state["bracket_of"])
-
-    def _decide(self, trial_id: str) -> bool:
-        bracket = self._bracket_of.get(trial_id, 0)
-        same = {k: v for k, v in self._reports.items() if self._bracket_of.get(k, 0) == bracket}
-        return should_stop(
-            self._rungs.in_bracket(bracket),
-            same,
-            trial_id,
-            self._direction(),
-            self._bootstrap_count,
+    def __init__(
+        self,
+        time_attr: str = "training_iteration",
+        metric: str | None = None,
+        mode: str | None = None,
+        max_t: float = 100,
+        min_resource: float | str = "auto",
+        reduction_factor: int = 3,
+        min_early_stopping_rate: int = 0,
+        bootstrap_count: int = 0,
+    ) -> None:
+        super().__init__(
+            time_attr,
+            metric,
+            mode,
+            max_t,
+            min_resource,
+            reduction_factor,
+            min_early_stopping_rate,
+            bootstrap_count,
+            variant="stopping",
         )
 
 

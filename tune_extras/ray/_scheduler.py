@@ -7,6 +7,8 @@ from typing import Any
 
 from ray.tune.schedulers import FIFOScheduler
 
+from tune_extras._validation import Direction, mode_to_direction, parse_mode
+
 
 class MetricScheduler(FIFOScheduler):
     """A FIFO scheduler on one metric whose state is a JSON-able dict.
@@ -18,10 +20,8 @@ class MetricScheduler(FIFOScheduler):
 
     def __init__(self, metric: str | None, mode: str | None) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
-        if mode not in (None, "min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
         self._metric = metric
-        self._mode = mode
+        self._mode = parse_mode(mode)
 
     def set_search_properties(self, metric: str | None, mode: str | None, **spec: Any) -> bool:
         if self._metric and metric and self._metric != metric:
@@ -29,7 +29,7 @@ class MetricScheduler(FIFOScheduler):
         if self._mode and mode and self._mode != mode:
             return False
         self._metric = self._metric or metric
-        self._mode = self._mode or mode
+        self._mode = self._mode or parse_mode(mode)
         return True
 
     def on_trial_add(self, tune_controller: Any, trial: Any) -> None:
@@ -52,5 +52,5 @@ class MetricScheduler(FIFOScheduler):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         raise NotImplementedError
 
-    def _direction(self) -> str:
-        return "minimize" if self._mode == "min" else "maximize"
+    def _direction(self) -> Direction:
+        return mode_to_direction(self._mode)
