@@ -1,36 +1,42 @@
-"""Analyzer benchmark: fit speed (vs the reference opda), interval coverage, real-data agreement.
+"""Analyzer benchmark: a simulation grid side by side with opda 0.8, real searches, fit speed.
 
-Run: ``python -m benchmarks.suite_analyzer [--quick]`` (or ``python -m benchmarks run analyzer``).
-Prints three tables; the numbers in docs/analyzer.md come from a full run.
+Run pieces (each cached per cell and replicate in ``benchmarks/results/analyzer_*.jsonl``, so a run
+can be stopped and resumed, and a rerun only reads the cache)::
 
-1. Speed: one fit of ``tune_extras.surface.fit_near_optimum`` (automatic threshold, profile intervals
-   with bootstrap Bartlett correction) on n noisy-quadratic values, median of 5 runs on one core,
-   beside ``opda.parametric.NoisyQuadraticDistribution.fit`` (the reference implementation; point
-   estimate only, threshold given) on the same values, when opda is installed.
-2. Coverage: share of simulated studies (100-300 trials from four known noisy quadratics) whose 95%
-   intervals contain the true best value and the true effective dimension.
-3. Real data: fits on the opda random searches against the published fits, and how often the
-   interval from a 50-run subsample contains the full-data estimate.
+    python -m benchmarks.suite_analyzer opda            # opda 0.8 on every grid draw (2-4 s a fit)
+    python -m benchmarks.suite_analyzer ours --rule gof # our fit with one threshold rule
+    python -m benchmarks.suite_analyzer real            # the three opda searches + subsamples
+    python -m benchmarks.suite_analyzer speed
+    python -m benchmarks.suite_analyzer tables          # markdown tables for docs/analyzer.md
+
+Grid. Every study draws ``n`` values of a loss from NQ(a=0.1, b=0.3, c, sigma) (width 0.2) with
+``sigma / (b - a)`` in {0.01, 0.1}, ``c`` in {1, 2, 4, 6}, ``n`` in {100, 300, 1000}; plus noiseless
+cells (Q(0.1, 0.3, c), c in {1, 2, 4}, n = 300) and rounded cells (small noise, values rounded to 3
+decimals, c in {1, 2}, n = 300). Replicate ``r`` of a cell draws from ``default_rng([crc32(cell), r])``,
+so opda and our fit see the same values. opda is fitted on the whole sample with
+``constraints={"convex": True}`` (its documented use for a loss), our fit with its automatic tail.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import statistics
+import sys
 import time
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from tune_extras.surface import NoisyQuadraticDistribution, fit_near_optimum
+from tune_extras.surface import NoisyQuadraticDistribution, QuadraticDistribution, fit_near_optimum
 
-TRUTHS = (
-    NoisyQuadraticDistribution(0.1, 0.4, 2.0, 0.005),
-    NoisyQuadraticDistribution(0.095, 0.141, 1.0, 0.001),
-    NoisyQuadraticDistribution(0.829, 0.887, 1.0, 0.0019, "maximize"),
-    NoisyQuadraticDistribution(0.0, 1.0, 4.0, 0.01),
-)
+RESULTS = Path(__file__).resolve().parent / "results"
+A, B = 0.1, 0.3
 PUBLISHED = {  # (a, b, c, sigma) from ../shared/data/README.md
     "deberta-v3-base": ("minimize", (0.095, 0.141, 1, 1.0e-3)),
     "deberta-base": ("maximize", (0.829, 0.887, 1, 1.9e-3)),
@@ -38,99 +44,171 @@ PUBLISHED = {  # (a, b, c, sigma) from ../shared/data/README.md
 }
 
 
-def _timed(fn: Any, repeats: int) -> list[float]:
-    times = []
-    for _ in range(repeats):
+def cells() -> list[dict[str, Any]]:
+    """The simulation grid, one dict per cell."""
+    out: list[dict[str, Any]] = []
+    for n in (100, 300, 1000):
+        for noise in (0.01, 0.1):
+            for c in (1, 2, 4, 6):
+                out.append({"cell": f"c{c}-s{noise}-n{n}", "c": c, "noise": noise, "n": n})
+    for c in (1, 2, 4):
+        out.append({"cell": f"c{c}-noiseless-n300", "c": c, "noise": 0.0, "n": 300})
+    for c in (1, 2):
+        out.append({"cell": f"c{c}-s0.01-n300-round3", "c": c, "noise": 0.01, "n": 300, "round": 3})
+    return out
+
+
+def draw(cell: dict[str, Any], rep: int) -> np.ndarray:
+    """The values of replicate ``rep`` of ``cell`` (a loss, to minimise)."""
+    rng = np.random.default_rng([zlib.crc32(cell["cell"].encode()), rep])
+    sigma = cell["noise"] * (B - A)
+    law = (
+        NoisyQuadraticDistribution(A, B, cell["c"], sigma)
+        if sigma > 0
+        else QuadraticDistribution(A, B, cell["c"])
+    )
+    values = law.rvs(cell["n"], seed=rng)
+    if "round" in cell:
+        values = np.round(values, cell["round"])
+    return np.asarray(values, dtype=np.float64)
+
+
+def _cache(name: str) -> dict[tuple[str, int], dict[str, Any]]:
+    path = RESULTS / f"analyzer_{name}.jsonl"
+    if not path.exists():
+        return {}
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return {(r["cell"], r["rep"]): r for r in rows}
+
+
+def _append(name: str, row: dict[str, Any]) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with (RESULTS / f"analyzer_{name}.jsonl").open("a") as handle:
+        handle.write(json.dumps(row) + "\n")
+
+
+def _jobs(reps: int, only: str | None) -> Iterator[tuple[dict[str, Any], int]]:
+    # Replicate-major order, so a partial run already covers every cell.
+    for rep in range(reps):
+        for cell in cells():
+            if only is None or only in cell["cell"]:
+                yield cell, rep
+
+
+def run_opda(reps: int, only: str | None = None) -> None:
+    """opda 0.8 on every grid draw, whole sample, convex; cached in analyzer_opda.jsonl."""
+    from opda.parametric import NoisyQuadraticDistribution as Reference
+
+    done = _cache("opda")
+    for cell, rep in _jobs(reps, only):
+        if (cell["cell"], rep) in done:
+            continue
+        values = draw(cell, rep)
         start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
-
-
-def speed(sizes: tuple[int, ...], repeats: int) -> list[dict[str, Any]]:
-    truth = TRUTHS[0]
-    rows = []
-    try:
-        from opda.parametric import NoisyQuadraticDistribution as Reference
-    except ImportError:
-        Reference = None
-    for n in sizes:
-        values = truth.rvs(n, seed=n)
-        ours = _timed(lambda v=values: fit_near_optimum(v), repeats)
-        fit = fit_near_optimum(values)
-        row: dict[str, Any] = {
-            "table": "speed",
-            "n": n,
-            "tail": fit.n_tail,
-            "ours_median_s": statistics.median(ours),
-            "ours_max_s": max(ours),
-        }
-        if Reference is not None:
-            limits = (-np.inf, fit.threshold)
-            with threadpool_limits(limits=1, user_api="blas"):
-                ref = _timed(
-                    lambda v=values, lim=limits: Reference.fit(
-                        v,
-                        limits=lim,
-                        constraints={"convex": True},
-                        generator=np.random.default_rng(0),
-                    ),
-                    repeats,
-                )
-            row["opda_median_s"] = statistics.median(ref)
-            row["opda_max_s"] = max(ref)
-        rows.append(row)
-    return rows
-
-
-def coverage(n_studies: int, seed: int) -> list[dict[str, Any]]:
-    rng = np.random.default_rng(seed)
-    per_truth: dict[int, list[tuple[bool, bool, float, float]]] = {
-        i: [] for i in range(len(TRUTHS))
-    }
-    for study in range(n_studies):
-        index = study % len(TRUTHS)
-        truth = TRUTHS[index]
-        n = int(rng.integers(100, 301))
-        fit = fit_near_optimum(truth.rvs(n, seed=rng), truth.direction)
-        per_truth[index].append(
-            (
-                truth.best in fit.best_interval,
-                truth.c in fit.effective_dimension_interval,
-                abs(fit.best - truth.best),
-                fit.best_interval.high - fit.best_interval.low,
+        with threadpool_limits(limits=1, user_api="blas"):
+            fit = Reference.fit(
+                values, constraints={"convex": True}, generator=np.random.default_rng(rep)
             )
-        )
-    rows = []
-    for index, results in per_truth.items():
-        truth = TRUTHS[index]
-        rows.append(
+        row = {"cell": cell["cell"], "rep": rep, "a": float(fit.a), "b": float(fit.b)}
+        row |= {"c": float(fit.c), "sigma": float(fit.o), "seconds": time.perf_counter() - start}
+        _append("opda", row)
+        print(row, flush=True)
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def fit_row(values: np.ndarray, **kwargs: Any) -> dict[str, Any]:
+    """Our fit, summarised as a JSON-able row."""
+    start = time.perf_counter()
+    fit = fit_near_optimum(values, **kwargs)
+    return {
+        "a": fit.best,
+        "a_lo": _finite(fit.best_interval.low),
+        "a_hi": _finite(fit.best_interval.high),
+        "c": fit.effective_dimension,
+        "c_lo": _finite(fit.effective_dimension_interval.low),
+        "c_hi": _finite(fit.effective_dimension_interval.high),
+        "c_open": bool(getattr(fit, "effective_dimension_open", False)),
+        "sigma": fit.sigma,
+        "n_tail": fit.n_tail,
+        "noiseless": bool(getattr(fit, "noiseless", False)),
+        "coarse": bool(getattr(fit, "coarse", False)),
+        "rule": getattr(fit, "threshold_rule", "?"),
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def run_ours(reps: int, rule: str, only: str | None = None, n_boot: int = 20) -> None:
+    """Our fit on every grid draw with threshold rule ``rule``; cached in analyzer_<rule>.jsonl."""
+    done = _cache(rule)
+    for cell, rep in _jobs(reps, only):
+        if (cell["cell"], rep) in done:
+            continue
+        tail: Any = 1.0 if rule == "whole" else rule
+        row = {"cell": cell["cell"], "rep": rep}
+        row |= fit_row(draw(cell, rep), tail=tail, n_boot=n_boot, seed=rep)
+        _append(rule, row)
+        print(json.dumps(row), flush=True)
+
+
+def grid_table(rule: str) -> list[dict[str, Any]]:
+    """Per cell: our error, coverage, finite intervals, beside opda's error (same draws)."""
+    ours, opda = _cache(rule), _cache("opda")
+    table = []
+    for cell in cells():
+        keys = sorted(k for k in ours if k[0] == cell["cell"])
+        if not keys:
+            continue
+        c = cell["c"]
+        rows = [ours[k] for k in keys]
+        err = [abs(r["a"] - A) for r in rows]
+        ref = [abs(opda[k]["a"] - A) for k in keys if k in opda]
+        finite = [r["a_lo"] is not None and r["a_hi"] is not None for r in rows]
+        cov_a = [(r["a_lo"] or -math.inf) <= A <= (r["a_hi"] or math.inf) for r in rows]
+        cov_c = [(r["c_lo"] or 0.0) <= c <= (r["c_hi"] or math.inf) for r in rows]
+        table.append(
             {
-                "table": "coverage",
-                "truth": repr(truth),
-                "studies": len(results),
-                "cover_best": float(np.mean([r[0] for r in results])),
-                "cover_c": float(np.mean([r[1] for r in results])),
-                "median_abs_error_best": float(np.median([r[2] for r in results])),
-                "median_width_best": float(np.median([r[3] for r in results])),
+                "cell": cell["cell"],
+                "reps": len(rows),
+                "err": statistics.median(err),
+                "opda_err": statistics.median(ref) if ref else math.nan,
+                "opda_reps": len(ref),
+                "finite": float(np.mean(finite)),
+                "cover_a": float(np.mean(cov_a)),
+                "cover_c": float(np.mean(cov_c)),
+                "tail": statistics.median(r["n_tail"] / cell["n"] for r in rows),
+                "noiseless": float(np.mean([r["noiseless"] for r in rows])),
+                "seconds": statistics.median(r["seconds"] for r in rows),
             }
         )
-    every = [r for results in per_truth.values() for r in results]
-    rows.append(
-        {
-            "table": "coverage",
-            "truth": "all",
-            "studies": len(every),
-            "cover_best": float(np.mean([r[0] for r in every])),
-            "cover_c": float(np.mean([r[1] for r in every])),
-            "median_abs_error_best": float(np.median([r[2] for r in every])),
-            "median_width_best": float(np.median([r[3] for r in every])),
-        }
-    )
-    return rows
+    return table
 
 
-def real_data(subsamples: int) -> list[dict[str, Any]]:
+def print_grid(rule: str) -> None:
+    print(f"\n### Simulation grid, threshold rule `{rule}`\n")
+    print("| cell | reps | median abs error of a (ours) | opda | ratio | finite CI | cover a | cover c "
+          "| median tail share | noiseless chosen | s/fit |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    ratios = []
+    for r in grid_table(rule):
+        ratio = r["err"] / r["opda_err"] if r["opda_err"] > 0 else math.nan
+        ratios.append(ratio)
+        print(
+            f"| {r['cell']} | {r['reps']} | {r['err']:.2e} | {r['opda_err']:.2e} | {ratio:.2f} "
+            f"| {r['finite']:.2f} | {r['cover_a']:.2f} | {r['cover_c']:.2f} | {r['tail']:.2f} "
+            f"| {r['noiseless']:.2f} | {r['seconds']:.2f} |"
+        )
+    finite_ratios = [x for x in ratios if math.isfinite(x)]
+    if finite_ratios:
+        print(f"\nGeometric mean error ratio (ours / opda) over cells: "
+              f"{math.exp(statistics.mean(math.log(x) for x in finite_ratios)):.2f}; "
+              f"cells with ratio <= 1.2: {sum(x <= 1.2 for x in finite_ratios)}/{len(finite_ratios)}")
+
+
+def real_data(subsamples: int, n_boot: int = 20) -> list[dict[str, Any]]:
+    """Full-data fits on the three searches; coverage of 50- and 100-run subsample intervals."""
     from benchmarks.opda_data import final_scores
 
     rows = []
@@ -138,75 +216,172 @@ def real_data(subsamples: int) -> list[dict[str, Any]]:
         scores = final_scores(name)
         scores = scores[np.isfinite(scores)]
         values = 1.0 - scores if name == "deberta-v3-base" else scores
-        fit = fit_near_optimum(values, direction)
-        rng = np.random.default_rng(0)
-        hits = sum(
-            fit.best
-            in fit_near_optimum(rng.choice(values, 50, replace=False), direction).best_interval
-            for _ in range(subsamples)
-        )
+        fit = fit_near_optimum(values, direction, n_boot=n_boot)
         dist = fit.distribution
-        rows.append(
-            {
-                "table": "real",
-                "search": name,
-                "direction": direction,
-                "published_abcs": published,
-                "ours_abcs": (dist.a, dist.b, dist.c, dist.sigma),
-                "best_interval": (fit.best_interval.low, fit.best_interval.high),
-                "c_interval": (
-                    fit.effective_dimension_interval.low,
-                    fit.effective_dimension_interval.high,
+        row: dict[str, Any] = {
+            "search": name,
+            "n": int(values.size),
+            "published": published,
+            "ours": (dist.a, dist.b, dist.c, dist.sigma),
+            "best_interval": (fit.best_interval.low, fit.best_interval.high),
+            "c_interval": (fit.effective_dimension_interval.low, fit.effective_dimension_interval.high),
+            "tail_share": fit.tail_mass,
+            "rule": fit.threshold_rule,
+            "noiseless": fit.noiseless,
+        }
+        for size in (50, 100):
+            rng = np.random.default_rng(size)
+            hits = finite = 0
+            for _ in range(subsamples):
+                sub = fit_near_optimum(rng.choice(values, size, replace=False), direction,
+                                       n_boot=n_boot)
+                hits += fit.best in sub.best_interval
+                finite += math.isfinite(sub.best_interval.low + sub.best_interval.high)
+            row[f"hits_{size}"] = f"{hits}/{subsamples}"
+            row[f"finite_{size}"] = f"{finite}/{subsamples}"
+        rows.append(row)
+        print(json.dumps(row, default=str), flush=True)
+    (RESULTS / "analyzer_real.json").write_text(json.dumps(rows, default=str, indent=1))
+    return rows
+
+
+def pruned_replays(seeds: int, size: int = 300) -> list[dict[str, Any]]:
+    """The three searches replayed with pruning, against the same runs unpruned.
+
+    Per search and seed: ``size`` runs drawn at random (finite curves only); the unpruned study is
+    their final accuracies; the pruned ones replay each run's curve through a real Optuna study
+    with Optuna's ``SuccessiveHalvingPruner`` (its defaults) or our ``LearningCurvePruner`` (its
+    defaults, each run's length as ``max_resource``). Each is analysed with ``analyze``; the record
+    says whether the pruned estimate of the best accuracy lies in the unpruned 95% interval.
+    Cached in ``analyzer_pruned.jsonl``.
+    """
+    import optuna
+    import pandas as pd
+
+    from benchmarks.opda_data import load_runs
+    from tune_extras import analyze
+    from tune_extras.optuna import LearningCurvePruner
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    done = _cache("pruned")
+    rows = []
+    for name in PUBLISHED:
+        runs = [r for r in load_runs(name) if len(r.values) and np.all(np.isfinite(r.values))]
+        for seed in range(seeds):
+            order = np.random.default_rng([zlib.crc32(name.encode()), seed]).choice(
+                len(runs), size, replace=False
+            )
+            chosen = [runs[int(i)] for i in order]
+            table = pd.DataFrame({"value": [r.final for r in chosen], "number": range(size)})
+            table.attrs["metric"] = "accuracy"
+            full = analyze(table, direction="maximize", importance=False, seed=seed)
+            assert full.best_interval is not None
+            pruners = {
+                "successive-halving": optuna.pruners.SuccessiveHalvingPruner(),
+                "learning-curve": LearningCurvePruner(
+                    max_resource=lambda t, chosen=chosen: len(chosen[t.number].values)
                 ),
-                "tail_share": fit.tail_mass,
-                "subsample_hits": f"{hits}/{subsamples}",
             }
-        )
+            for label, pruner in pruners.items():
+                key = (f"{name}/{label}", seed)
+                if key in done:
+                    rows.append(done[key])
+                    continue
+                steps = 0
+
+                def objective(trial: optuna.Trial, chosen: list = chosen) -> float:
+                    nonlocal steps
+                    run = chosen[trial.number]
+                    for step, value in enumerate(run.values, start=1):
+                        steps += 1
+                        trial.report(float(value), step)
+                        if trial.should_prune():
+                            raise optuna.TrialPruned
+                    return float(run.final)
+
+                study = optuna.create_study(
+                    direction="maximize", sampler=optuna.samplers.RandomSampler(seed), pruner=pruner
+                )
+                study.set_metric_names(["accuracy"])
+                study.optimize(objective, n_trials=size)
+                start = time.perf_counter()
+                report = analyze(study, importance=False, seed=seed)
+                row: dict[str, Any] = {
+                    "cell": f"{name}/{label}",
+                    "rep": seed,
+                    "resource": steps / sum(len(r.values) for r in chosen),
+                    "completed": report.trial_counts["used"],
+                    "pruned": report.trial_counts.get("pruned", 0),
+                    "full_best": full.best,
+                    "full_low": full.best_interval.low,
+                    "full_high": full.best_interval.high,
+                    "best": report.best,
+                    "refusal": report.refusal,
+                    "inside": report.best is not None and report.best in full.best_interval,
+                    "warned": any("already reached" in w for w in report.warnings),
+                    "seconds": time.perf_counter() - start,
+                }
+                _append("pruned", row)
+                rows.append(row)
+                print(json.dumps(row), flush=True)
     return rows
 
 
-def run(seeds: int = 1, budget: int = 200, quick: bool = False) -> list[dict[str, Any]]:
-    """Entry point for the harness: ``budget`` simulated studies for the coverage table."""
-    sizes = (100, 1000) if quick else (100, 300, 1000, 3000)
-    repeats = 3 if quick else 5
-    n_studies = 40 if quick else budget
-    rows = speed(sizes, repeats) + coverage(n_studies, seed=seeds)
-    rows += real_data(5 if quick else 20)
+def speed(sizes: tuple[int, ...] = (100, 300, 1000), repeats: int = 3) -> list[dict[str, Any]]:
+    """Seconds for one fit (ours: threshold + intervals; opda: point fit, whole sample)."""
+    from opda.parametric import NoisyQuadraticDistribution as Reference
+
+    rows = []
+    for n in sizes:
+        values = NoisyQuadraticDistribution(A, B, 2.0, 0.002).rvs(n, seed=n)
+        ours, ref = [], []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fit_near_optimum(values)
+            ours.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            with threadpool_limits(limits=1, user_api="blas"):
+                Reference.fit(values, constraints={"convex": True},
+                              generator=np.random.default_rng(0))
+            ref.append(time.perf_counter() - start)
+        rows.append({"n": n, "ours_s": statistics.median(ours), "opda_s": statistics.median(ref)})
+        print(rows[-1], flush=True)
     return rows
+
+
+def run(seeds: int = 1, budget: int = 30, quick: bool = False) -> list[dict[str, Any]]:
+    """Entry point for ``python -m benchmarks run analyzer``: the cached grid tables and speed."""
+    reps = 3 if quick else budget
+    run_ours(reps, "auto")
+    return [{"table": "grid", **r} for r in grid_table("auto")]
 
 
 def print_tables(rows: list[dict[str, Any]]) -> None:
-    print("\nFit speed (one core; median / max of repeated runs, seconds)")
-    print(f"{'n':>6} {'tail':>6} {'ours (fit + CIs)':>18} {'opda (fit only)':>18}")
-    for r in (r for r in rows if r["table"] == "speed"):
-        ref = f"{r['opda_median_s']:.3f} / {r['opda_max_s']:.3f}" if "opda_median_s" in r else "n/a"
-        print(
-            f"{r['n']:>6} {r['tail']:>6} {r['ours_median_s']:>9.3f} / {r['ours_max_s']:.3f} {ref:>18}"
-        )
-    print("\nCoverage of 95% intervals (studies of 100-300 trials)")
-    for r in (r for r in rows if r["table"] == "coverage"):
-        print(
-            f"  {r['truth']:<72} n={r['studies']:>3} best {r['cover_best']:.2f}  c {r['cover_c']:.2f}"
-            f"  |err| {r['median_abs_error_best']:.4f}  width {r['median_width_best']:.4f}"
-        )
-    print("\nReal random searches (opda data) vs published fits (a, b, c, sigma)")
-    for r in (r for r in rows if r["table"] == "real"):
-        ours = ", ".join(f"{x:.4g}" for x in r["ours_abcs"])
-        pub = ", ".join(f"{x:.4g}" for x in r["published_abcs"])
-        low, high = r["best_interval"]
-        print(
-            f"  {r['search']:<16} published ({pub})  ours ({ours})  best CI [{low:.4f}, {high:.4f}]"
-            f"  tail {r['tail_share']:.0%}  50-run subsample CI covers full: {r['subsample_hits']}"
-        )
+    print_grid("auto")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--studies", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("what", choices=["opda", "ours", "real", "pruned", "speed", "tables"])
+    parser.add_argument("--reps", type=int, default=30)
+    parser.add_argument("--rule", default="auto")
+    parser.add_argument("--only", default=None, help="only cells whose name contains this")
+    parser.add_argument("--n-boot", type=int, default=20)
+    parser.add_argument("--subsamples", type=int, default=40)
     args = parser.parse_args()
-    print_tables(run(seeds=args.seed, budget=args.studies, quick=args.quick))
+    if args.what == "opda":
+        run_opda(args.reps, args.only)
+    elif args.what == "ours":
+        run_ours(args.reps, args.rule, args.only, args.n_boot)
+    elif args.what == "real":
+        real_data(args.subsamples, args.n_boot)
+    elif args.what == "pruned":
+        pruned_replays(args.reps)
+    elif args.what == "speed":
+        speed()
+    else:
+        for rule in sys.argv[3:] or ["auto"]:
+            print_grid(rule)
 
 
 if __name__ == "__main__":

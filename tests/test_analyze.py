@@ -107,12 +107,24 @@ def test_ignored_trials_are_counted_and_nan_reported(tmp_path: Path) -> None:
     assert "20 fail" in report.to_text() and "10 pruned" in report.to_text()
 
 
-def test_adaptive_sampler_is_flagged() -> None:
+def test_adaptive_sampler_gets_a_verdict_instead_of_numbers() -> None:
     study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=0))
     study.optimize(quadratic_objective, n_trials=80)
     report = tune_extras.analyze(study, importance=False)
-    assert any("TPESampler" in w for w in report.warnings)
-    assert any("improve with trial number" in w for w in report.warnings)
+    assert report.refusal is not None and "TPESampler" in report.refusal
+    assert report.verdict[0].startswith("this study was not a random search")
+    assert report.fit is None and report.best is None and report.tuning_curve is None
+    text = report.to_text()
+    assert "use RandomShareSampler to keep a random share" in text
+    assert "best possible" not in text
+    payload = json.loads(report.to_json())
+    assert payload["best_possible"] is None and "not a random search" in payload["missing_reason"]
+    with pytest.raises(ValueError, match="no tuning curve"):
+        report.plot("unused.png")
+    # The user may insist: then the numbers come, with a warning.
+    forced = tune_extras.analyze(study, importance=False, assume_random=True)
+    assert forced.fit is not None
+    assert any("TPESampler" in w for w in forced.warnings)
 
 
 def test_dataframe_input_and_json_round_trip() -> None:
@@ -127,7 +139,7 @@ def test_dataframe_input_and_json_round_trip() -> None:
     payload = json.loads(report.to_json())
     assert payload["direction"] == "maximize"
     assert payload["trials"]["used"] == 150
-    assert set(payload["best_possible"]) == {"estimate", "low", "high", "level"}
+    assert set(payload["best_possible"]) == {"estimate", "low", "high", "level", "notes"}
     assert len(payload["tuning_curve"]["n"]) == len(payload["tuning_curve"]["median"])
 
 
@@ -166,7 +178,7 @@ def test_bad_inputs_have_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no study named 'other'"):
         tune_extras.analyze(f"sqlite:///{db}", study_name="other")
     small = _random_study(n_trials=12)
-    with pytest.raises(ValueError, match="at least 20 completed trials"):
+    with pytest.raises(ValueError, match="at least 20 completed or pruned trials"):
         tune_extras.analyze(small)
     with pytest.raises(ValueError, match="the same value"):
         tune_extras.analyze(pd.DataFrame({"value": [1.0] * 30}), direction="minimize")

@@ -8,19 +8,77 @@ import time
 from collections.abc import Sequence
 
 
+def _tail(text: str) -> int | float | str:
+    """``--tail``: ``auto``, a count (``30``) or a share (``0.2``)."""
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        share = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--tail takes 'auto', a count of trials (30) or a share (0.2), got {text!r}"
+        ) from None
+    if not 0.0 < share <= 1.0:
+        raise argparse.ArgumentTypeError(f"--tail as a share must be in (0, 1], got {text!r}")
+    return share
+
+
+def _bounds(text: str) -> tuple[float | None, float | None] | str | None:
+    """``--bounds``: ``auto``, ``none`` or ``LO,HI`` (either side may be empty)."""
+    from tune_extras.analysis import parse_bounds
+
+    if text in ("auto", "none"):
+        return None if text == "none" else text
+    try:
+        low, high = parse_bounds(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if low is not None and high is not None and not low < high:
+        raise argparse.ArgumentTypeError(f"--bounds needs LO < HI, got {text!r}")
+    return low, high
+
+
 def _report(args: argparse.Namespace) -> int:
     from tune_extras.analysis import analyze
 
-    report = analyze(
-        args.storage,
-        study_name=args.study,
-        objective=args.objective,
-        direction=args.direction,
-        confidence=args.confidence,
-        extra_trials=args.extra_trials,
-    )
+    if not 0.0 < args.confidence < 1.0:
+        raise ValueError(f"--confidence must be in (0, 1), got {args.confidence}")
+    if args.extra_trials < 1:
+        raise ValueError(f"--extra-trials must be >= 1, got {args.extra_trials}")
+    try:
+        report = analyze(
+            args.storage,
+            study_name=args.study,
+            objective=args.objective,
+            direction=args.direction,
+            tail=args.tail,
+            bounds=args.bounds,
+            confidence=args.confidence,
+            extra_trials=args.extra_trials,
+            assume_random=args.assume_random,
+            seed=args.seed,
+        )
+    except ValueError as error:
+        # Name the flags, not the Python arguments.
+        message = str(error)
+        for python, flag in (
+            ("study_name", "--study"),
+            ("objective=K", "--objective K"),
+            ("pass direction=", "pass --direction"),
+            ("tail must", "--tail must"),
+            ("a float tail", "--tail as a share"),
+            ("pass bounds=", "pass --bounds"),
+            ("pass assume_random=True", "pass --assume-random"),
+            ("(tail=)", "(--tail)"),
+        ):
+            message = message.replace(python, flag)
+        raise ValueError(message) from error
     print(report.to_json() if args.format == "json" else report.to_text())
-    if args.plot:
+    if args.plot and report.tuning_curve is not None:
         print(f"tuning-curve plot: {report.plot(args.plot)}", file=sys.stderr)
     return 0
 
@@ -64,6 +122,26 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--confidence", type=float, default=0.95, help="interval level")
     report.add_argument("--extra-trials", type=int, default=100, help="what N more trials buy")
     report.add_argument("--plot", help="write the tuning-curve plot to this PNG")
+    report.add_argument(
+        "--bounds",
+        type=_bounds,
+        default="auto",
+        metavar="LO,HI",
+        help="possible values of the objective, e.g. 0, (a loss) or 0,1 (an accuracy); 'auto' "
+        "(default: from the metric's name and the values) or 'none'",
+    )
+    report.add_argument(
+        "--tail",
+        type=_tail,
+        default="auto",
+        help="trials the fit uses: 'auto' (default), a count (30) or a share (0.2)",
+    )
+    report.add_argument("--seed", type=int, default=0, help="seed of the bootstrap and bands")
+    report.add_argument(
+        "--assume-random",
+        action="store_true",
+        help="analyse the trials as a random search even when the sampling checks say otherwise",
+    )
     report.set_defaults(func=_report)
 
     demo = sub.add_parser("demo", help="run a real random-search study, then report on it")

@@ -1,14 +1,26 @@
 """The study analyzer: a finished random search -> best possible value, effective dimension, curves."""
 
-from tune_extras.analysis._analyze import analyze
+from tune_extras.analysis._analyze import NOT_RANDOM, analyze
+from tune_extras.analysis._bounds import Bounds, parse_bounds, resolve_bounds
+from tune_extras.analysis._quantity import Quantity
 from tune_extras.analysis._report import Extrapolation, StudyReport, TuningCurve
+from tune_extras.analysis._sample import RANDOM_DRAW_COLUMN, select_sample
 from tune_extras.analysis._tuning_curve import empirical_tuning_curve, improvement_trend
+from tune_extras.analysis._verdict import Target
 
 __all__ = [
+    "NOT_RANDOM",
+    "RANDOM_DRAW_COLUMN",
+    "Bounds",
     "Extrapolation",
+    "Quantity",
     "StudyReport",
+    "Target",
     "TuningCurve",
     "analyze",
     "empirical_tuning_curve",
     "improvement_trend",
+    "parse_bounds",
+    "resolve_bounds",
+    "select_sample",
 ]

@@ -2,22 +2,41 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from tune_extras.analysis._bounds import Bounds, resolve_bounds
+from tune_extras.analysis._randomness import sampling_check
 from tune_extras.analysis._report import Extrapolation, StudyReport, TuningCurve
+from tune_extras.analysis._sample import Sample, select_sample
 from tune_extras.analysis._tuning_curve import empirical_tuning_curve, improvement_trend
-from tune_extras.surface import MIN_TRIALS, fit_near_optimum
+from tune_extras.analysis._verdict import findings
+from tune_extras.surface import (
+    MAX_DIMENSION,
+    MIN_TAIL,
+    MIN_TRIALS,
+    NearOptimumFit,
+    fit_near_optimum,
+)
 
 if TYPE_CHECKING:
     import optuna
 
 #: Samplers that draw i.i.d. configurations, as the theory assumes.
 RANDOM_SAMPLERS = frozenset({"RandomSampler", "random", "BasicVariantGenerator"})
+#: p-value below which an unknown sampler is taken as not random (parameters or trend).
+NOT_RANDOM_LEVEL = 1e-3
+#: p-value of the improvement trend below which a random study gets a drift warning.
+TREND_LEVEL = 0.01
+
+#: Verdict for a study that was not a random search.
+NOT_RANDOM = (
+    "this study was not a random search; its numbers would describe the sampler, not the search "
+    "space: use RandomShareSampler to keep a random share (or pass assume_random=True)"
+)
 
 
 def analyze(
@@ -27,10 +46,12 @@ def analyze(
     objective: int | None = None,
     direction: str | None = None,
     tail: int | float | str = "auto",
+    bounds: tuple[float | None, float | None] | str | None = "auto",
     confidence: float = 0.95,
     horizon: int | None = None,
     extra_trials: int = 100,
     importance: bool = True,
+    assume_random: bool = False,
     seed: int = 0,
 ) -> StudyReport:
     """Analyse a finished random search: best possible value, effective dimension, tuning curve.
@@ -40,19 +61,33 @@ def analyze(
     quadratic law whose parameters are the best possible value, the effective number of
     hyperparameters and the evaluation noise (see :func:`tune_extras.surface.fit_near_optimum`).
 
+    The sample: trials marked as random draws (``RandomShareSampler``) alone when the study has
+    any, else every trial; completed trials are observations and pruned trials censored ones
+    (worse than the fitted tail). A study whose sampler is not a random sampler, or, when the
+    sampler is unknown (a stored study), whose parameters do not follow the search distribution
+    or whose values improve with trial number, gets a verdict instead of numbers
+    (``assume_random=True`` overrides). Every number is kept inside the objective's possible range
+    (``bounds``); the effective dimension is at most the number of numeric hyperparameters.
+
     Args:
         source: An :class:`optuna.Study`, a storage URL (``sqlite:///x.db``, ``journal:///x.log``, any
             RDB URL) or a trials table (a DataFrame with a ``value`` column, and optionally ``state``,
-            ``number`` and ``params_<name>`` columns; ``attrs["direction"]`` or ``direction=``).
-            The study is only read.
+            ``number``, ``params_<name>`` and ``user_attrs_<name>`` columns; ``attrs["direction"]``
+            or ``direction=``; ``attrs["metric"]`` names the metric; ``attrs["distributions"]``
+            the search distributions). The study is only read.
         study_name: Which study of the storage to read (needed when it holds several).
         objective: Objective index for multi-objective studies (required there).
         direction: ``"minimize"`` or ``"maximize"``; taken from the study when omitted.
         tail: Tail used by the fit: ``"auto"`` (automatic threshold), a count, or a share.
+        bounds: Possible values of the objective: ``"auto"`` (from the metric name and the data, see
+            :func:`tune_extras.analysis.resolve_bounds`), a pair ``(low, high)`` (``None`` for an
+            open side), or ``None`` for no clipping.
         confidence: Level of the intervals, in ``(0, 1)``.
         horizon: Largest number of trials of the reported tuning curve (default: 10x the trials used).
         extra_trials: "What would this many more trials buy?" (>= 1).
         importance: Compute hyperparameter importances (Optuna's default evaluator) when possible.
+        assume_random: Analyse the trials as random search even when the sampler or the tests say
+            they are not.
         seed: Seed of every random step (bootstrap, bands), so a report is reproducible.
 
     Returns:
@@ -60,7 +95,7 @@ def analyze(
 
     Raises:
         ValueError: For an unknown storage or study, a multi-objective study without ``objective``,
-            fewer than 20 usable trials, constant values, or invalid arguments.
+            too few usable trials, constant values, or invalid arguments.
 
     Example:
         >>> import optuna, tune_extras
@@ -70,170 +105,238 @@ def analyze(
         >>> report = tune_extras.analyze(study, importance=False)
         >>> report.best_interval.low <= 0.0 <= report.best_interval.high
         True
-        >>> round(report.effective_dimension)
+        >>> report.effective_dimension
         1
     """
-    if not isinstance(extra_trials, int) or extra_trials < 1:
+    if isinstance(extra_trials, bool) or not isinstance(extra_trials, int) or extra_trials < 1:
         raise ValueError(f"extra_trials must be an int >= 1, got {extra_trials!r}")
-    if horizon is not None and (not isinstance(horizon, int) or horizon < 1):
+    if horizon is not None and (
+        isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1
+    ):
         raise ValueError(f"horizon must be an int >= 1, got {horizon!r}")
-    study = None
-    if isinstance(source, pd.DataFrame):
-        table = source
-    else:
-        from tune_extras.optuna._loader import load_study, load_trials
-
-        if isinstance(source, str):
-            study = load_study(source, study_name)
-            table = load_trials(study, objective=objective)
-            table.attrs["sampler"] = None  # a loaded study does not know how it was sampled
-        else:
-            study = source
-            table = load_trials(study, objective=objective)
-
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    study, table = _load(source, study_name, objective)
     direction = direction or table.attrs.get("direction")
     if direction not in ("minimize", "maximize"):
         raise ValueError(
             f"direction must be 'minimize' or 'maximize' (pass direction= or set "
             f"table.attrs['direction']), got {direction!r}"
         )
-    if "value" not in table.columns:
-        raise ValueError("the trials table needs a 'value' column")
-    values = pd.to_numeric(table["value"], errors="coerce")
-    if values.isna().all() and table["value"].notna().any():
-        raise ValueError("the 'value' column is not numeric")
-    states = table["state"].astype(str) if "state" in table.columns else None
-    complete = states == "COMPLETE" if states is not None else pd.Series(True, index=table.index)
-    finite = np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
-    used = complete.to_numpy() & finite
-    counts = {
-        "total": len(table),
-        "used": int(used.sum()),
-        "not_finite": int((complete.to_numpy() & ~finite).sum()),
-    }
-    if states is not None:
-        for state in ("PRUNED", "FAIL", "RUNNING", "WAITING"):
-            counts[state.lower()] = int((states == state).sum())
-    if counts["used"] < MIN_TRIALS:
+    sample = select_sample(table)
+    counts, y, n_worse = sample.counts, sample.values, sample.n_worse
+    what = "trials marked as random draws" if sample.random_draws_only else "trials"
+    if counts["used"] + n_worse < MIN_TRIALS:
         raise ValueError(
-            f"the analysis needs at least {MIN_TRIALS} completed trials with finite values; "
-            f"this study has {counts['used']} (of {counts['total']} trials)"
+            f"the analysis needs at least {MIN_TRIALS} completed or pruned {what} with finite "
+            f"values; this study has {counts['used']} completed and {n_worse} pruned (of "
+            f"{counts['total']} trials)"
         )
-    order = table["number"].to_numpy()[used] if "number" in table.columns else np.arange(used.sum())
-    y = values.to_numpy(dtype=float)[used][np.argsort(order, kind="stable")]
-    if np.ptp(y) == 0:
+    if y.size and np.ptp(y) == 0:
         raise ValueError(f"all {y.size} completed trials have the same value {y[0]}")
-
-    fit = fit_near_optimum(y, direction, tail=tail, confidence=confidence, seed=seed)
-    warnings = _warnings(table, y, direction, fit, counts)
-    n_obs = y.size
+    resolved = resolve_bounds(bounds, y, direction, table.attrs.get("metric"))
+    best_observed = float(
+        (np.min(y) if direction == "minimize" else np.max(y)) if y.size else np.nan
+    )
+    sampler = table.attrs.get("sampler")
+    distributions = table.attrs.get("distributions") or {}
+    refusal = None
+    if counts["used"] < MIN_TAIL:
+        refusal = (
+            f"only {counts['used']} {what} ran to the end ({n_worse} were pruned): the tail fit "
+            f"needs at least {MIN_TAIL} completed values; run more trials or prune less "
+            "aggressively"
+        )
+    elif not assume_random:
+        refusal = _refusal(sampler, sample, distributions, direction, seed)
+    report_fields: dict[str, Any] = {
+        "study_name": table.attrs.get("study_name"),
+        "direction": direction,
+        "sampler": sampler,
+        "trial_counts": counts,
+        "best_observed": best_observed,
+        "importances": _importance(study, objective) if importance else None,
+        "bounds": resolved,
+        "random_draws_only": sample.random_draws_only,
+    }
+    if refusal is not None:
+        return StudyReport(
+            fit=None, tuning_curve=None, extrapolation=None, warnings=(), refusal=refusal,
+            **report_fields,
+        )
+    fit = _fit(y, direction, tail, n_worse, resolved, confidence, seed, distributions)
+    n_obs = y.size + n_worse
     horizon = horizon or 10 * n_obs
-    curve = _tuning_curve(fit, y, direction, horizon, confidence, seed)
-    extrapolation = _extrapolation(fit, n_obs, extra_trials, confidence, seed)
-    importances = _importance(study, objective) if importance else None
-    best_observed = float(np.min(y) if direction == "minimize" else np.max(y))
+    found = findings(fit, y, n_worse, direction, resolved, extra_trials, horizon, confidence, seed)
+    curve = found.curve
+    observed_n = curve["n"][curve["n"] <= y.size]
+    tuning_curve = TuningCurve(
+        n=curve["n"],
+        median=curve["median"],
+        expected=curve["expected"],
+        band_low=curve["band_low"],
+        band_high=curve["band_high"],
+        observed_n=observed_n,
+        observed=empirical_tuning_curve(y, observed_n, direction),
+        notes=found.curve_notes,
+    )
+    extrapolation = Extrapolation(
+        n_trials=n_obs,
+        extra_trials=extra_trials,
+        median_now=found.observed_now.estimate,
+        median_after=found.observed_after.estimate,
+        median_after_interval=(found.observed_after.low, found.observed_after.high),
+        gain=float(found.gain.estimate or 0.0),
+        gain_interval=(found.gain.low, found.gain.high),
+        trials_to_reach=found.targets,
+    )
+    notes = _warnings(sampler, sample, direction, fit, assume_random)
     return StudyReport(
-        study_name=table.attrs.get("study_name"),
-        direction=direction,
-        sampler=table.attrs.get("sampler"),
-        trial_counts=counts,
         fit=fit,
-        best_observed=best_observed,
-        tuning_curve=curve,
+        tuning_curve=tuning_curve,
         extrapolation=extrapolation,
-        importances=importances,
-        warnings=tuple(warnings),
+        warnings=tuple(notes),
+        findings=found,
+        **report_fields,
     )
 
 
+def _load(
+    source: optuna.Study | pd.DataFrame | str, study_name: str | None, objective: int | None
+) -> tuple[Any, pd.DataFrame]:
+    """The study (``None`` for a table) and its trials table."""
+    if isinstance(source, pd.DataFrame):
+        return None, source
+    from tune_extras.optuna._loader import load_study, load_trials
+
+    if isinstance(source, str):
+        study = load_study(source, study_name)
+        table = load_trials(study, objective=objective)
+        table.attrs["sampler"] = None  # a loaded study does not know how it was sampled
+        return study, table
+    return source, load_trials(source, objective=objective)
+
+
+def _refusal(
+    sampler: str | None, sample: Sample, distributions: dict[str, Any], direction: str, seed: int
+) -> str | None:
+    """Why the study cannot be analysed as a random search, or ``None``."""
+    if sample.random_draws_only:
+        return None
+    if sampler is not None:
+        return None if sampler in RANDOM_SAMPLERS else f"{NOT_RANDOM} [sampler: {sampler}]"
+    rows = sample.rows if sample.rows is not None else pd.DataFrame()
+    check = sampling_check(rows, distributions, seed)
+    if check.p_value < NOT_RANDOM_LEVEL:
+        return (
+            f"{NOT_RANDOM} [the sampler is unknown, and the values of {check.parameter!r} do not "
+            f"follow its search distribution as random search draws them: Kolmogorov-Smirnov "
+            f"p = {check.p_value:.1g} over {check.n_parameters} parameters]"
+        )
+    if sample.n_worse == 0 and sample.values.size >= 3:
+        tau, p_value = improvement_trend(sample.values, direction)
+        if p_value < NOT_RANDOM_LEVEL:
+            return (
+                f"{NOT_RANDOM} [the sampler is unknown and the values improve with trial number: "
+                f"Kendall tau {tau:.2f}, p = {p_value:.1g}]"
+            )
+    return None
+
+
+def _max_dimension(distributions: dict[str, Any]) -> int:
+    """The number of numeric hyperparameters with more than one value, within 1..MAX_DIMENSION
+    (the effective dimension is the rank of a Hessian over them); MAX_DIMENSION when unknown."""
+    numeric = [
+        d for d in distributions.values()
+        if getattr(d, "choices", None) is None and getattr(d, "high", 0) != getattr(d, "low", 0)
+    ]
+    return min(MAX_DIMENSION, len(numeric)) if numeric else MAX_DIMENSION
+
+
+def _fit(
+    y: np.ndarray,
+    direction: str,
+    tail: int | float | str,
+    n_worse: int,
+    bounds: Bounds,
+    confidence: float,
+    seed: int,
+    distributions: dict[str, Any],
+) -> NearOptimumFit:
+    physical = None if bounds.source == "none" else (bounds.low, bounds.high)
+    try:
+        return fit_near_optimum(
+            y,
+            direction,
+            tail=tail,
+            n_worse=n_worse,
+            bounds=physical,
+            confidence=confidence,
+            seed=seed,
+            max_dimension=_max_dimension(distributions),
+        )
+    except ValueError as error:
+        raise ValueError(f"the tail fit failed on this study: {error}") from error
+
+
 def _warnings(
-    table: pd.DataFrame, y: np.ndarray, direction: str, fit: Any, counts: dict[str, int]
+    sampler: str | None, sample: Sample, direction: str, fit: NearOptimumFit, assume_random: bool
 ) -> list[str]:
     notes = []
-    sampler = table.attrs.get("sampler")
-    if sampler is not None and sampler not in RANDOM_SAMPLERS:
+    random_known = sample.random_draws_only or sampler in RANDOM_SAMPLERS
+    if sampler is None and not sample.random_draws_only:
         notes.append(
-            f"the study used {sampler}, not random search: the theory assumes i.i.d. random "
-            "trials, so the best-value and dimension estimates describe the sampler's "
-            "distribution, not the search space"
+            "the sampler is unknown (a stored study or a table does not record it); its parameters "
+            "follow the search distribution and its values show no trend with trial number, so it "
+            "is analysed as a random search"
         )
-    tau, p_value = improvement_trend(y, direction)
-    if p_value < 0.01:
-        notes.append(
-            f"values improve with trial number (Kendall tau {tau:.2f}, p={p_value:.1g}): the "
-            "trials do not look i.i.d. random (an adaptive sampler such as TPE?)"
-        )
+    elif not random_known and assume_random:
+        notes.append(f"the study used {sampler}, analysed as random search on request")
+    if random_known and sample.n_worse == 0 and sample.values.size >= 3:
+        tau, p_value = improvement_trend(sample.values, direction)
+        if p_value < TREND_LEVEL:
+            notes.append(
+                f"values improve with trial number (Kendall tau {tau:.2f}, p={p_value:.1g}) "
+                "although the trials are random draws: the objective may drift over time"
+            )
     if fit.ks_pvalue < 0.05:
         notes.append(
             f"the tail is not well described by a noisy quadratic (KS p={fit.ks_pvalue:.2g}): "
             "treat the estimates as rough"
         )
-    if counts["not_finite"]:
-        notes.append(f"{counts['not_finite']} completed trials with NaN/inf values were ignored")
-    if not math.isfinite(fit.best_interval.low) or not math.isfinite(fit.best_interval.high):
-        notes.append("the interval for the best value is open: the data cannot bound it yet")
-    if y.size < 50:
-        notes.append(f"only {y.size} trials: intervals are wide; 100+ random trials help")
+    if sample.counts["not_finite"]:
+        notes.append(
+            f"{sample.counts['not_finite']} completed trials with NaN/inf values were ignored"
+        )
+    if sample.n_worse:
+        notes += _pruning_notes(sample, direction, fit)
+    used = sample.values.size
+    if used < 50:
+        notes.append(f"only {used} completed trials: intervals are wide; 100+ random trials help")
     return notes
 
 
-def _horizon_grid(horizon: int) -> np.ndarray:
-    grid = np.unique(np.round(np.geomspace(1, horizon, 60)).astype(int))
-    return grid.astype(float)
+def _pruning_notes(sample: Sample, direction: str, fit: NearOptimumFit) -> list[str]:
+    """The censoring assumption for pruned trials, and the pruned trials that contradict it.
 
-
-def _pointwise_band(
-    fit: Any, compute: Any, confidence: float, seed: int, draws: int = 100
-) -> tuple[np.ndarray, np.ndarray]:
-    samples = np.array([compute(dist) for dist in fit.parameter_draws(draws, seed=seed)])
-    alpha = 1.0 - confidence
-    return (
-        np.nanquantile(samples, alpha / 2, axis=0),
-        np.nanquantile(samples, 1 - alpha / 2, axis=0),
-    )
-
-
-def _tuning_curve(
-    fit: Any, y: np.ndarray, direction: str, horizon: int, confidence: float, seed: int
-) -> TuningCurve:
-    n = _horizon_grid(horizon)
-    dist = fit.distribution
-    low, high = _pointwise_band(fit, lambda d: d.quantile_tuning_curve(n), confidence, seed)
-    observed_n = n[n <= y.size]
-    return TuningCurve(
-        n=n,
-        median=dist.quantile_tuning_curve(n),
-        expected=dist.expected_tuning_curve(n),
-        band_low=low,
-        band_high=high,
-        observed_n=observed_n,
-        observed=empirical_tuning_curve(y, observed_n, direction),
-    )
-
-
-def _extrapolation(fit: Any, n_obs: int, extra: int, confidence: float, seed: int) -> Extrapolation:
-    dist = fit.distribution
-    points = np.array([n_obs, n_obs + extra], dtype=float)
-    low, high = _pointwise_band(fit, lambda d: d.quantile_tuning_curve(points), confidence, seed)
-    median = dist.quantile_tuning_curve(points)
-    # "How close to the best possible does more search get?" is a question about the configurations'
-    # expected values, so it is answered with the noiseless law: the median gap of the best of n to
-    # the optimum is (b - a) (1 - 0.5^(1/n))^(2/c), and halving it takes 2^(c/2) times the trials.
-    noiseless = dist.noiseless()
-    gap = abs(float(noiseless.quantile_tuning_curve(n_obs)) - dist.best)
-    targets = {}
-    for share in (0.5, 0.1):
-        epsilon = share * gap
-        if epsilon > 0:
-            targets[epsilon] = noiseless.trials_to_reach(epsilon)
-    return Extrapolation(
-        n_trials=n_obs,
-        extra_trials=extra,
-        median_now=float(median[0]),
-        median_after=float(median[1]),
-        median_after_interval=(float(low[1]), float(high[1])),
-        trials_to_reach=targets,
-    )
+    A pruned trial's recorded value is where its curve stood when it was stopped; a curve that
+    improves with training ends at least that good, so a pruned trial already better than the
+    threshold would have finished inside the tail, against the assumption.
+    """
+    sign = 1.0 if direction == "minimize" else -1.0
+    inside = int(np.sum(sign * sample.pruned_last <= sign * fit.threshold))
+    notes = [
+        f"{sample.n_worse} pruned trials are assumed worse than the fitted tail (threshold "
+        f"{fit.threshold:.4g}); a pruner that stops good trials biases the estimates"
+    ]
+    if inside:
+        notes.append(
+            f"{inside} pruned trials had already reached values inside the fitted tail when they "
+            "were stopped: the pruner stopped trials that belong to the tail, so the best possible "
+            f"value is estimated too {'high' if sign > 0 else 'low'}; fit a smaller tail (tail=) or "
+            "prune later"
+        )
+    return notes
 
 
 def _importance(study: Any, objective: int | None) -> dict[str, float] | None:

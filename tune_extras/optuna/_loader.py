@@ -85,7 +85,8 @@ def load_trials(
         each hyperparameter and ``user_attrs_<key>`` for each user attribute (Optuna's
         ``trials_dataframe`` naming; the analyzer reads the random-draw mark there); ``attrs``
         holds ``direction``, ``study_name``, ``sampler`` (class name when known, else ``None``),
-        ``distributions`` (name -> Optuna distribution) and ``metric`` (the objective's name set
+        ``distributions`` (name -> Optuna distribution, for the parameters whose distribution is
+        the same in every trial) and ``metric`` (the objective's name set
         with ``study.set_metric_names``, else ``None``).
     """
     import optuna
@@ -111,6 +112,7 @@ def load_trials(
 
     rows: list[dict[str, Any]] = []
     distributions: dict[str, Any] = {}
+    changing: set[str] = set()
     for trial in study.get_trials(deepcopy=False):
         value = float("nan")
         if trial.values is not None and len(trial.values) > index:
@@ -126,7 +128,9 @@ def load_trials(
             row[f"params_{name}"] = param
         for key, attr in trial.user_attrs.items():
             row[f"user_attrs_{key}"] = attr
-        distributions.update(trial.distributions)
+        for name, distribution in trial.distributions.items():
+            if distributions.setdefault(name, distribution) != distribution:
+                changing.add(name)
         rows.append(row)
     table = pd.DataFrame(rows, columns=None if rows else ["number", "value", "state"])
     direction = directions[index]
@@ -136,7 +140,9 @@ def load_trials(
     table.attrs["study_name"] = study.study_name
     # A study loaded from storage gets a default sampler, which says nothing of how it was run.
     table.attrs["sampler"] = None if from_storage else type(study.sampler).__name__
-    table.attrs["distributions"] = distributions
+    table.attrs["distributions"] = {
+        name: d for name, d in distributions.items() if name not in changing
+    }
     names = getattr(study, "metric_names", None)
     table.attrs["metric"] = names[index] if names and len(names) > index else None
     return table

@@ -5,16 +5,14 @@ curves, and the censored tail fit with an automatic threshold and confidence int
 """
 
 from tune_extras.surface._distributions import NoisyQuadraticDistribution, QuadraticDistribution
-from tune_extras.surface._fit import (
-    MIN_TRIALS,
-    Interval,
-    NearOptimumFit,
-    TailCandidate,
-    candidate_tail_sizes,
-    fit_near_optimum,
-)
+from tune_extras.surface._fit import MAX_DIMENSION, MIN_TRIALS, fit_near_optimum
+from tune_extras.surface._result import Interval, NearOptimumFit, TailCandidate
+from tune_extras.surface._threshold import GOF_LEVEL, MIN_TAIL, candidate_tail_sizes
 
 __all__ = [
+    "GOF_LEVEL",
+    "MAX_DIMENSION",
+    "MIN_TAIL",
     "MIN_TRIALS",
     "Interval",
     "NearOptimumFit",

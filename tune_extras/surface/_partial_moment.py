@@ -65,27 +65,27 @@ def normal_partial_moment(k: float, mu: FloatArray, s: float) -> FloatArray:
 
 def normal_partial_moment_grad(
     k: float, mu: FloatArray, s: float
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """``M(k, mu, s)`` with its partial derivatives in ``mu``, ``s`` and ``k``, from the same nodes.
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``M(k, mu, s)`` with its partial derivatives in ``mu`` and ``s``, from the same nodes.
 
     Differentiating under the integral, with ``z = (v - mu) / s``:
-    ``dM/dmu = E[V^k z / s ; 0 <= V <= 1]``, ``dM/ds = E[V^k (z^2 - 1) / s ; 0 <= V <= 1]`` and
-    ``dM/dk = E[V^k log V ; 0 <= V <= 1]`` (the last one is less accurate near ``V = 0``, where the
-    quadrature weight does not absorb the logarithm; it is used for gradients only).
+    ``dM/dmu = E[V^k z / s ; 0 <= V <= 1]`` and ``dM/ds = E[V^k (z^2 - 1) / s ; 0 <= V <= 1]``.
+    (``k`` is fixed in every fit: the effective dimension is an integer.)
     """
-    return _moment(k, mu, s, derivatives=True)
+    moment, d_mu, d_s = _moment(k, mu, s, derivatives=True)
+    return moment, d_mu, d_s
 
 
 def _moment(
     k: float, mu: FloatArray, s: float, derivatives: bool
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     if not k > -1.0:
         raise ValueError(f"k must be > -1, got {k}")
     if not s > 0.0:
         raise ValueError(f"s must be > 0, got {s}")
     mu = np.asarray(mu, dtype=np.float64)
     flat = mu.ravel()
-    outs = [np.zeros_like(flat) for _ in range(4 if derivatives else 1)]
+    outs = [np.zeros_like(flat) for _ in range(3 if derivatives else 1)]
     lo = np.clip(flat - _WINDOW * s, 0.0, 1.0)
     hi = np.clip(flat + _WINDOW * s, 0.0, 1.0)
 
@@ -98,7 +98,6 @@ def _moment(
         if derivatives:
             outs[1][mask] = factor * ((integrand * z) @ w) / s
             outs[2][mask] = factor * ((integrand * (z * z - 1.0)) @ w) / s
-            outs[3][mask] = factor * ((integrand * np.log(v)) @ w)
 
     smooth = (lo > 0.0) & (hi > lo)
     if smooth.any():
@@ -117,5 +116,5 @@ def _moment(
 
     shaped = [out.reshape(mu.shape) for out in outs]
     if not derivatives:
-        return shaped[0], shaped[0], shaped[0], shaped[0]
-    return shaped[0], shaped[1], shaped[2], shaped[3]
+        return shaped[0], shaped[0], shaped[0]
+    return shaped[0], shaped[1], shaped[2]
