@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+from tune_extras.optuna._storage import (
+    is_stored_sampler,
+    open_journal,
+    open_rdb,
+    resolve_source,
+    stored_sampler,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -14,48 +21,48 @@ _STATE_NAMES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
 
 
 def open_storage(storage: str) -> Any:
-    """Open an Optuna storage read-only from a URL or a journal-file path.
+    """Open an Optuna storage read-only from a URL or a path.
 
-    Accepted forms: RDB URLs (``sqlite:///path.db``, ``postgresql://...``, ``mysql://...``),
-    and ``journal:///path/to/file.log`` (or a plain path to an existing journal file). A sqlite
-    or journal file that does not exist is an error, so a typo never creates an empty database;
-    RDB tables are never created or migrated.
+    Accepted forms: RDB URLs (``sqlite:///relative.db``, ``sqlite:////absolute.db``,
+    ``sqlite+pysqlite:///x.db``, ``postgresql://...``, ``mysql://...``), ``journal:///relative.log``
+    (``journal:////absolute.log``), and bare paths of a sqlite file or a journal file. Nothing is
+    ever written: a missing file is an error (a typo never creates an empty database), sqlite files
+    are opened in SQLite's read-only mode, no table is created, migrated or stamped, and every
+    write method of the returned storage raises (see :mod:`tune_extras.optuna._storage`).
 
     Raises:
-        ValueError: For an unknown URL form, a missing file, or a database that is not an Optuna
-            storage.
+        ValueError: For an unknown URL form, a missing file, a file that is not a database or
+            journal, a database that is not an Optuna storage, a Ray Tune experiment folder (read
+            it with :func:`tune_extras.ray.load_experiment`) or an incompatible schema version.
     """
-    import optuna
-
-    if storage.startswith("sqlite:///"):
-        path = storage[len("sqlite:///") :].split("?", 1)[0]
-        if path and path != ":memory:" and not os.path.exists(path):
-            raise ValueError(f"no sqlite database at {path!r} (from storage URL {storage!r})")
-    if "://" in storage and not storage.startswith("journal://"):
-        try:
-            return optuna.storages.RDBStorage(storage, skip_table_creation=True)
-        except Exception as error:  # sqlalchemy raises many types; name the URL in one message
-            raise ValueError(f"cannot open Optuna storage {storage!r}: {error}") from error
-    path = storage[len("journal://") :] if storage.startswith("journal://") else storage
-    if not os.path.isfile(path):
+    source = resolve_source(storage)
+    if source.kind == "ray":
         raise ValueError(
-            f"storage {storage!r} is neither a database URL (e.g. sqlite:///study.db) nor an "
-            "existing journal file"
+            f"{storage!r} is a Ray Tune experiment folder: read it with "
+            "tune_extras.ray.load_experiment(folder, metric, mode), or give the command line "
+            "--metric NAME --direction minimize|maximize"
         )
-    from optuna.storages.journal import JournalFileBackend
-
-    return optuna.storages.JournalStorage(JournalFileBackend(path))
+    if source.kind == "journal":
+        return open_journal(source.location)
+    return open_rdb(source.location)
 
 
 def load_study(storage: str, study_name: str | None = None) -> optuna.Study:
-    """Load a study by name (or the only study in the storage) for reading."""
+    """Load a study by name (or the only study in the storage) for reading only.
+
+    The study's storage is read-only (:func:`open_storage`) and its sampler refuses to sample
+    (a storage does not record how a study was sampled: :func:`load_trials` reports
+    ``sampler=None`` for it).
+    """
     import optuna
 
     backend = open_storage(storage)
     try:
         summaries = optuna.get_all_study_summaries(backend, include_best_trial=False)
     except Exception as error:
-        raise ValueError(f"{storage!r} is not a readable Optuna storage: {error}") from error
+        raise ValueError(
+            f"{storage!r} is not a readable Optuna storage: {str(error).splitlines()[0]}"
+        ) from error
     names = [summary.study_name for summary in summaries]
     if study_name is None:
         if len(names) != 1:
@@ -65,7 +72,9 @@ def load_study(storage: str, study_name: str | None = None) -> optuna.Study:
         study_name = names[0]
     if study_name not in names:
         raise ValueError(f"no study named {study_name!r} in {storage!r}; studies there: {names}")
-    return optuna.load_study(study_name=study_name, storage=backend)
+    return optuna.load_study(
+        study_name=study_name, storage=backend, sampler=stored_sampler()
+    )
 
 
 def load_trials(
@@ -81,7 +90,9 @@ def load_trials(
 
     Returns:
         A DataFrame with columns ``number``, ``value`` (float; NaN when the trial has none), ``state``
-        (``"COMPLETE"``, ``"PRUNED"``, ``"FAIL"``, ...), ``datetime_start``, ``params_<name>`` for
+        (``"COMPLETE"``, ``"PRUNED"``, ``"FAIL"``, ...), ``datetime_start``, ``datetime_complete``,
+        ``intermediate_values`` (a dict step -> value: the trial's learning curve, empty when it
+        reported none), ``params_<name>`` for
         each hyperparameter and ``user_attrs_<key>`` for each user attribute (Optuna's
         ``trials_dataframe`` naming; the analyzer reads the random-draw mark there); ``attrs``
         holds ``direction``, ``study_name``, ``sampler`` (class name when known, else ``None``),
@@ -91,7 +102,6 @@ def load_trials(
     """
     import optuna
 
-    from_storage = isinstance(study, str)
     if isinstance(study, str):
         study = load_study(study, study_name)
     elif not isinstance(study, optuna.Study):
@@ -123,6 +133,8 @@ def load_trials(
             "value": value,
             "state": trial.state.name,
             "datetime_start": trial.datetime_start,
+            "datetime_complete": trial.datetime_complete,
+            "intermediate_values": dict(trial.intermediate_values),
         }
         for name, param in trial.params.items():
             row[f"params_{name}"] = param
@@ -138,8 +150,10 @@ def load_trials(
         "maximize" if direction == optuna.study.StudyDirection.MAXIMIZE else "minimize"
     )
     table.attrs["study_name"] = study.study_name
-    # A study loaded from storage gets a default sampler, which says nothing of how it was run.
-    table.attrs["sampler"] = None if from_storage else type(study.sampler).__name__
+    # A study read from a storage does not know how it was sampled.
+    table.attrs["sampler"] = (
+        None if is_stored_sampler(study.sampler) else type(study.sampler).__name__
+    )
     table.attrs["distributions"] = {
         name: d for name, d in distributions.items() if name not in changing
     }
