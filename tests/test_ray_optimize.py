@@ -1,4 +1,7 @@
-"""Optuna studies run as Ray tasks: GPUs per trial, pruning, storages and a worker that dies."""
+"""Optuna studies run as Ray tasks: GPUs per trial, pruning, storages and a worker that dies.
+
+More faults (SIGKILL, out of memory, Ctrl-C, resources no node has) are in test_ray_faults.py.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,9 @@ from pathlib import Path
 import optuna
 import pytest
 
+from tests.ray_faults import assert_consistent
 from tune_extras.optuna import LearningCurvePruner, SuccessiveHalvingPruner
+from tune_extras.ray._driver import ATTEMPT_ATTR, FAIL_REASON_ATTR, RETRY_OF_ATTR
 
 pytestmark = pytest.mark.ray
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -88,34 +93,50 @@ def test_dead_worker_is_recorded_and_retried(ray_local: object, tmp_path: Path) 
 
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=2))
     optimize(study, partial(_dies_once, folder=str(tmp_path)), n_trials=3, max_concurrent=1)
-    failed = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
-    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    assert len(complete) == 3 and len(failed) == 3
-    assert sorted(t.params["x"] for t in failed) == sorted(t.params["x"] for t in complete)
-    assert all(t.state != optuna.trial.TrialState.RUNNING for t in study.trials)
+    assert assert_consistent(study) == {"FAIL": 3, "COMPLETE": 3}
+    # With one trial at a time each death is followed by its re-run: FAIL, COMPLETE, ...
+    for failed, rerun in zip(study.trials[::2], study.trials[1::2], strict=True):
+        assert failed.state == optuna.trial.TrialState.FAIL
+        assert "its Ray worker was lost (" in failed.user_attrs[FAIL_REASON_ATTR]
+        assert rerun.params == failed.params and rerun.value == failed.params["x"]
+        assert rerun.user_attrs[RETRY_OF_ATTR] == failed.number
+        assert rerun.user_attrs[ATTEMPT_ATTR] == 2
 
 
-def test_ctrl_c_leaves_no_trial_running(
-    ray_local: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    import ray
+def test_half_gpus_put_two_trials_on_a_device(ray_local: object, tmp_path: Path) -> None:
+    from tune_extras.ray import optimize
 
-    from tune_extras.ray import _optimize, optimize
-
-    calls = {"n": 0}
-    real_wait = ray.wait
-
-    def wait_then_interrupt(*args: object, **kwargs: object) -> object:
-        calls["n"] += 1
-        if calls["n"] == 30:  # while trials are running
-            raise KeyboardInterrupt
-        return real_wait(*args, **kwargs)
-
-    monkeypatch.setattr(_optimize.ray, "wait", wait_then_interrupt)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    with pytest.raises(KeyboardInterrupt):
-        optimize(study, _gpu_objective, n_trials=6, max_concurrent=2, show_progress_bar=True)
-    states = [t.state for t in study.trials]
-    assert optuna.trial.TrialState.RUNNING not in states
-    assert optuna.trial.TrialState.FAIL in states  # the interrupted trials
-    assert "trials" in capsys.readouterr().err  # the progress bar was shown
+    resources = {"cpu": 0.5, "gpu": 0.5}
+    optimize(study, _gpu_objective, n_trials=8, resources_per_trial=resources)
+    trials = study.trials
+    assert assert_consistent(study) == {"COMPLETE": 8}
+    assert {t.user_attrs["gpus"] for t in trials} <= {"0", "1"}
+    for trial in trials:  # never more than two trials on one device at once
+        start = trial.user_attrs["span"][0]
+        sharing = [
+            t
+            for t in trials
+            if t.user_attrs["gpus"] == trial.user_attrs["gpus"]
+            and t.user_attrs["span"][0] <= start < t.user_attrs["span"][1]
+        ]
+        assert len(sharing) <= 2
+
+
+def _two_objectives(trial: object) -> object:
+    x = trial.suggest_float("x", 0.0, 1.0)  # type: ignore[attr-defined]
+    return x if trial.number == 0 else (x, 1.0 - x)  # type: ignore[attr-defined]
+
+
+def test_a_multi_objective_study(ray_local: object) -> None:
+    from tune_extras.ray import optimize
+
+    study = optuna.create_study(directions=["minimize", "maximize"])
+    optimize(study, _two_objectives, n_trials=3, max_concurrent=1)
+    assert assert_consistent(study) == {"FAIL": 1, "COMPLETE": 2}
+    assert (
+        study.trials[0]
+        .user_attrs[FAIL_REASON_ATTR]
+        .startswith("the objective returned 1 value(s) for a study of 2 objective(s)")
+    )
+    assert all(t.values == [t.params["x"], 1.0 - t.params["x"]] for t in study.trials[1:])

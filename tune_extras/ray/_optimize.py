@@ -5,242 +5,110 @@ The driver owns the study: it asks trials, answers the remote trials' ``suggest_
 (in-memory, sqlite, journal or RDB) is only ever touched by the driver process, and any Optuna
 sampler and pruner works unchanged. Each trial runs in a Ray task holding ``resources_per_trial``;
 Ray sets ``CUDA_VISIBLE_DEVICES`` for it, so trials never share a GPU.
+
+The parts live in their own modules: ``_resources`` (what a trial needs, the cluster's room),
+``_mailbox`` (the worker side), ``_outcome`` (how a task ended), ``_interrupts`` (Ctrl-C) and
+``_driver`` (submission, result handling, retries, shutdown).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 import optuna
 import ray
-from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-from tqdm.auto import tqdm
 
-_POLL_S = 0.002
-_RETRY_ATTR = "tune_extras:retry_of"
+from tune_extras._validation import check_int, check_real
+from tune_extras.ray._driver import (
+    ATTEMPT_ATTR,
+    FAIL_REASON_ATTR,
+    RETRY_OF_ATTR,
+    StudyDriver,
+)
+from tune_extras.ray._mailbox import RemoteTrial
+from tune_extras.ray._resources import ClusterWatch, TrialResources
 
-
-@ray.remote(num_cpus=0)
-class _Mailbox:
-    """Requests from remote trials to the driver, and the driver's replies."""
-
-    def __init__(self) -> None:
-        self._requests: list[tuple[int, int, str, tuple[Any, ...], dict[str, Any]]] = []
-        self._replies: dict[tuple[int, int], tuple[bool, Any]] = {}
-
-    def request(
-        self, key: int, seq: int, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> None:
-        self._requests.append((key, seq, method, args, kwargs))
-
-    def take_requests(self) -> list[tuple[int, int, str, tuple[Any, ...], dict[str, Any]]]:
-        requests, self._requests = self._requests, []
-        return requests
-
-    def reply(self, key: int, seq: int, ok: bool, value: Any) -> None:
-        self._replies[(key, seq)] = (ok, value)
-
-    def take_reply(self, key: int, seq: int) -> tuple[bool, Any] | None:
-        return self._replies.pop((key, seq), None)
-
-
-class RemoteTrial:
-    """The trial an objective sees inside a Ray task: Optuna's ``Trial`` API, answered by the driver."""
-
-    def __init__(self, mailbox: Any, key: int, number: int) -> None:
-        self._mailbox = mailbox
-        self._key = key
-        self._seq = 0
-        self.number = number
-
-    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        self._seq += 1
-        ray.get(self._mailbox.request.remote(self._key, self._seq, method, args, kwargs))
-        while True:
-            answer = ray.get(self._mailbox.take_reply.remote(self._key, self._seq))
-            if answer is not None:
-                ok, value = answer
-                if not ok:
-                    raise value
-                return value
-            time.sleep(_POLL_S)
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        if name.startswith("suggest_") or name in (
-            "report",
-            "should_prune",
-            "set_user_attr",
-        ):
-            return lambda *args, **kwargs: self._call(name, *args, **kwargs)
-        raise AttributeError(name)
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return self._call("params")  # type: ignore[no-any-return]
-
-
-@ray.remote
-def _run_trial(objective: Callable[[Any], float], mailbox: Any, key: int, number: int) -> Any:
-    trial = RemoteTrial(mailbox, key, number)
-    try:
-        return ("value", objective(trial))
-    except optuna.TrialPruned:
-        return ("pruned", None)
-
-
-def _answer(trial: optuna.Trial, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    if method == "params":
-        return dict(trial.params)
-    return getattr(trial, method)(*args, **kwargs)
+__all__ = ["ATTEMPT_ATTR", "FAIL_REASON_ATTR", "RETRY_OF_ATTR", "RemoteTrial", "optimize"]
 
 
 def optimize(
     study: optuna.Study,
-    objective: Callable[[Any], float],
+    objective: Callable[[Any], Any],
     n_trials: int,
     *,
     resources_per_trial: dict[str, float] | None = None,
     max_concurrent: int | None = None,
     max_retries: int = 2,
     timeout: float | None = None,
+    resource_timeout: float | None = None,
     address: str | None = None,
     show_progress_bar: bool = False,
 ) -> optuna.Study:
     """Run ``n_trials`` trials of ``objective`` for ``study`` as Ray tasks.
+
+    No trial that this call asked is left RUNNING in the study, whatever ends the call: each ends
+    COMPLETE, PRUNED or FAIL, and every FAIL carries its reason in the user attribute
+    ``"tune_extras.fail_reason"`` (also logged, with the remote traceback for an objective's
+    exception, on the ``"tune_extras.ray"`` logger).
 
     Args:
         study: Any single- or multi-objective Optuna study; its storage is used by the driver only.
         objective: ``objective(trial) -> value``, written against Optuna's ``Trial`` API
             (``suggest_*``, ``report``, ``should_prune``, ``set_user_attr``, ``number``, ``params``);
             raise ``optuna.TrialPruned`` to prune. Must be picklable (Ray ships it to workers).
-        n_trials: Trials to finish (``>= 1``); a retried trial does not count twice.
-        resources_per_trial: Ray resources of each trial, e.g. ``{"cpu": 4, "gpu": 1}``
-            (default one CPU).
-        max_concurrent: Most trials at once (default: as many as the cluster fits).
-        max_retries: How often a trial whose worker or node died is re-run with the same parameters
-            (``>= 0``); the lost attempt is recorded FAIL. Exceptions of the objective are not
-            retried (they are recorded FAIL).
-        timeout: Stop starting trials after this many seconds (running ones finish).
+        n_trials: Trials to finish (``>= 1``); a re-run trial counts once.
+        resources_per_trial: Ray resources of each trial, e.g. ``{"cpu": 4, "gpu": 1}`` or
+            ``{"cpu": 1, "gpu": 0.5}`` (default one CPU). Checked against the cluster's nodes
+            before any trial starts: resources that fit on no node raise a ValueError.
+        max_concurrent: Most trials at once (default: as many as the nodes hold, re-read each
+            second; plus one queued trial where an autoscaler was detected, so that it scales).
+        max_retries: How often a trial whose worker was lost (the process died: ``os._exit``,
+            SIGKILL, a crash; its node was removed; Ray's memory monitor killed it) is re-run with
+            the same parameters (``>= 0``). The lost attempt is recorded FAIL; the re-run carries
+            ``"tune_extras.retry_of"`` (the first attempt's trial number) and
+            ``"tune_extras.attempt"`` (2 for the first re-run). An exception of the objective is
+            recorded FAIL and not re-run.
+        timeout: Stop starting trials after this many seconds (running ones finish), ``>= 0``.
+        resource_timeout: Seconds to wait when no node can hold a trial (at the start, or after
+            the nodes that could left): default 600 s with a warning where an autoscaler was
+            detected (Ray's autoscaler v2, or the cluster launcher's), else 0 (raise at once).
         address: Ray cluster address (``None``: the running or a new local Ray; ``"auto"``;
             ``"ray://host:10001"``); used only if Ray is not initialised yet.
         show_progress_bar: Show a tqdm bar of finished trials (as ``study.optimize`` does).
 
     Returns:
-        The study. On ``KeyboardInterrupt`` running trials are cancelled and recorded FAIL.
+        The study.
+
+    Raises:
+        ValueError: For invalid arguments, or resources no node of the cluster has.
+        RuntimeError: When no node could hold a trial for ``resource_timeout`` seconds, or the
+            nodes that could left (``tune_extras.ray._resources.NoNodeFitsError``).
+        TypeError: When ``objective`` cannot be pickled.
+        KeyboardInterrupt: After a Ctrl-C (SIGINT) stopped the run: the running trials were
+            cancelled and recorded FAIL first; more Ctrl-C during that are ignored.
     """
-    if not isinstance(n_trials, int) or n_trials < 1:
-        raise ValueError(f"n_trials must be an int >= 1, got {n_trials!r}")
-    if not isinstance(max_retries, int) or max_retries < 0:
-        raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
-    if max_concurrent is not None and (not isinstance(max_concurrent, int) or max_concurrent < 1):
-        raise ValueError(f"max_concurrent must be None or an int >= 1, got {max_concurrent!r}")
-    resources = {"cpu": 1.0, **(resources_per_trial or {})}
-    unknown = set(resources) - {"cpu", "gpu"}
-    if unknown:
-        raise ValueError(f"resources_per_trial takes 'cpu' and 'gpu', got {sorted(unknown)}")
+    n_trials = check_int("n_trials", n_trials, low=1)
+    max_retries = check_int("max_retries", max_retries, low=0)
+    if max_concurrent is not None:
+        max_concurrent = check_int("max_concurrent", max_concurrent, low=1)
+    if timeout is not None:
+        timeout = check_real("timeout", timeout, low=0.0)
+    if resource_timeout is not None:
+        resource_timeout = check_real("resource_timeout", resource_timeout, low=0.0)
+    resources = TrialResources.parse(resources_per_trial)
     if not ray.is_initialized():
         ray.init(address=address)
-    if max_concurrent is None:
-        cluster = ray.cluster_resources()  # type: ignore[no-untyped-call]
-        fits = [
-            cluster.get(k.upper() if k == "cpu" else "GPU", 0) / v
-            for k, v in resources.items()
-            if v > 0
-        ]
-        max_concurrent = max(1, int(min(fits))) if fits else 1
-
-    # The mailbox lives on the driver's node, so losing a worker node never loses the study's channel.
-    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
-    mailbox = _Mailbox.options(scheduling_strategy=here).remote()  # type: ignore[attr-defined]
-    options = {
-        "num_cpus": resources["cpu"],
-        "num_gpus": resources.get("gpu", 0.0),
-        "max_retries": 0,
-    }
-    running: dict[Any, optuna.Trial] = {}
-    retries: dict[int, int] = {}  # trial number -> attempts so far of its parameters
-    finished = 0
-    started_at = time.monotonic()
-
-    def launch() -> optuna.Trial:
-        trial = study.ask()
-        future = _run_trial.options(**options).remote(
-            objective, mailbox, trial._trial_id, trial.number
-        )
-        running[future] = trial
-        return trial
-
-    def serve() -> None:
-        by_key = {trial._trial_id: trial for trial in running.values()}
-        for key, seq, method, args, kwargs in ray.get(mailbox.take_requests.remote()):
-            trial = by_key.get(key)
-            try:
-                if trial is None:
-                    raise RuntimeError("trial is no longer running")
-                mailbox.reply.remote(key, seq, True, _answer(trial, method, args, kwargs))
-            except Exception as error:  # sent back to the objective, which raises it
-                mailbox.reply.remote(key, seq, False, error)
-
-    pending_retries: list[tuple[dict[str, Any], int]] = []
-    progress = tqdm(total=n_trials, disable=not show_progress_bar, desc="trials")
-    try:
-        while finished < n_trials:
-            out_of_time = timeout is not None and time.monotonic() - started_at > timeout
-            while (
-                not out_of_time
-                and len(running) < max_concurrent
-                and finished + len(running) < n_trials
-            ):
-                if pending_retries:
-                    params, attempt = pending_retries.pop(0)
-                    study.enqueue_trial(params, user_attrs={_RETRY_ATTR: attempt})
-                    retries[launch().number] = attempt
-                else:
-                    launch()
-            if not running:
-                break
-            serve()
-            done, _ = ray.wait(list(running), num_returns=1, timeout=0.01)
-            for future in done:
-                trial = running.pop(future)
-                try:
-                    kind, value = ray.get(future)
-                except ray.exceptions.RayTaskError as error:
-                    if isinstance(error.cause, optuna.TrialPruned):
-                        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-                    else:
-                        study.tell(trial, state=optuna.trial.TrialState.FAIL)
-                    finished += 1
-                    continue
-                except (
-                    ray.exceptions.WorkerCrashedError,
-                    ray.exceptions.NodeDiedError,
-                    ray.exceptions.RayActorError,
-                    ray.exceptions.TaskCancelledError,
-                    ray.exceptions.ObjectLostError,
-                ):
-                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
-                    attempt = retries.pop(trial.number, 0) + 1
-                    if attempt <= max_retries:
-                        pending_retries.append((dict(trial.params), attempt))
-                    else:
-                        finished += 1
-                    continue
-                if kind == "pruned":
-                    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-                else:
-                    study.tell(trial, value)
-                finished += 1
-            progress.update(finished - progress.n)
-    except KeyboardInterrupt:
-        for future, trial in running.items():
-            ray.cancel(future, force=True)
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        running.clear()
-        raise
-    finally:
-        progress.close()
-        ray.kill(mailbox)
+    driver = StudyDriver(
+        study,
+        objective,
+        n_trials,
+        resources=resources,
+        cluster=ClusterWatch(resources, resource_timeout),
+        max_concurrent=max_concurrent,
+        max_retries=max_retries,
+        timeout=timeout,
+        show_progress_bar=show_progress_bar,
+    )
+    driver.run()
     return study
