@@ -13,6 +13,7 @@ own to run your study the same way.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
 
@@ -23,6 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tune_extras.demo import objective_factory
     from tune_extras.optuna import SuccessiveHalvingPruner
     from tune_extras.ray import optimize
+    from tune_extras.ray._resources import NoNodeFitsError
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--storage", default="sqlite:///study_on_ray.db")
@@ -31,6 +33,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--gpus-per-trial", type=float, default=0.0)
     parser.add_argument("--cpus-per-trial", type=float, default=1.0)
     parser.add_argument("--address", default=None, help='"auto" on a cluster; default: local')
+    parser.add_argument("--max-retries", type=int, default=2, help="re-runs of a lost trial")
+    parser.add_argument(
+        "--resource-timeout",
+        type=float,
+        default=None,
+        help="seconds to wait for a node that fits a trial (default: 600 where an autoscaler "
+        "is detected, else fail at once)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
@@ -42,13 +52,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         pruner=SuccessiveHalvingPruner(),
         load_if_exists=True,
     )
-    optimize(
-        study,
-        objective_factory(args.seed),
-        n_trials=args.n_trials,
-        resources_per_trial={"cpu": args.cpus_per_trial, "gpu": args.gpus_per_trial},
-        address=args.address,
-    )
+    try:
+        optimize(
+            study,
+            objective_factory(args.seed),
+            n_trials=args.n_trials,
+            resources_per_trial={"cpu": args.cpus_per_trial, "gpu": args.gpus_per_trial},
+            max_retries=args.max_retries,
+            resource_timeout=args.resource_timeout,
+            address=args.address,
+        )
+    except (ValueError, NoNodeFitsError) as error:  # resources the cluster lacks, bad arguments
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if len(complete) >= 20:
         print(analyze(study).to_text())

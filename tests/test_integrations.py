@@ -55,3 +55,17 @@ def test_entry_point_runs_a_study_with_logical_gpus(
     study = optuna.load_study(study_name="study-on-ray", storage=storage)
     assert len(study.trials) == 4
     assert all(t.state.is_finished() for t in study.trials)
+
+
+@pytest.mark.ray
+def test_entry_point_reports_resources_the_cluster_lacks(
+    ray_local: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tune_extras.integrations.study_on_ray import main
+
+    storage = f"sqlite:///{tmp_path}/s.db"
+    assert main(["--storage", storage, "--n-trials", "4", "--gpus-per-trial", "3"]) == 2
+    assert "resources_per_trial={'cpu': 1.0, 'gpu': 3.0} fits on no node" in capsys.readouterr().err
+    import optuna
+
+    assert optuna.load_study(study_name="study-on-ray", storage=storage).trials == []
