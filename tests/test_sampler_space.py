@@ -110,3 +110,19 @@ def test_encode_trials_of_a_real_study():
     assert [space.decode(u, i) for u, i in zip(units, indices, strict=True)] == [
         t.params for t in study.trials
     ]
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.lists(st.floats(0.0, 1.0), min_size=6, max_size=6), st.integers(0, 4)),
+                min_size=1, max_size=8))
+def test_encode_many_is_encode_row_by_row(rows):
+    """The vectorised encoding equals the one-configuration encoding, out-of-range values included
+    (a range changed mid-study: clipped into the box)."""
+    params_list = [SPACE.decode(np.array(unit), np.array([index])) for unit, index in rows]
+    params_list.append({**params_list[0], "dropout": 0.9, "lr": 0.5})  # above their ranges
+    units, indices = SPACE.encode_many(params_list)
+    for row, params in enumerate(params_list):
+        unit, index = SPACE.encode(params)
+        np.testing.assert_allclose(units[row], unit, rtol=0, atol=1e-15)
+        assert indices[row].tolist() == index.tolist()
+    assert units[-1, SPACE.numeric.index(next(d for d in SPACE.numeric if d.name == "dropout"))] == 1.0

@@ -4,6 +4,18 @@ The search space is modelled as the unit box (:class:`SearchSpace`); each optimi
 of its own. The Optuna samplers in :mod:`tune_extras.optuna` are thin adapters over these cores.
 """
 
+from tune_extras.samplers._near_optimum import NearOptimumOptimizer, Proposal
+from tune_extras.samplers._quadratic import QuadraticModel, fit_quadratic
 from tune_extras.samplers._space import Dimension, SearchSpace
+from tune_extras.samplers._trust_region import TrustRegion, TrustRegionRules
 
-__all__ = ["Dimension", "SearchSpace"]
+__all__ = [
+    "Dimension",
+    "NearOptimumOptimizer",
+    "Proposal",
+    "QuadraticModel",
+    "SearchSpace",
+    "TrustRegion",
+    "TrustRegionRules",
+    "fit_quadratic",
+]
