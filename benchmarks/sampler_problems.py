@@ -82,6 +82,8 @@ class Problem:
     direction: str = "minimize"
     #: True when ``evaluate`` adds noise to ``true_value``.
     noisy: bool = False
+    #: Number of directions the value depends on, where known by construction (``None``: unknown).
+    effective_dims: int | None = None
 
     def search_space(self) -> dict[str, BaseDistribution]:
         raise NotImplementedError
@@ -99,6 +101,15 @@ class Problem:
     @property
     def dims(self) -> int:
         return len(self.search_space())
+
+    @property
+    def low_effective_dimension(self) -> bool:
+        """Every parameter continuous (a float without a step) and fewer effective directions than
+        parameters, by construction: the problems the near-optimum theory is about."""
+        continuous = all(
+            isinstance(d, FloatDistribution) and d.step is None for d in self.search_space().values()
+        )
+        return continuous and self.effective_dims is not None and self.effective_dims < self.dims
 
     @property
     def mixed(self) -> bool:
@@ -365,6 +376,7 @@ class EmbeddedProblem(Problem):
         rng = np.random.default_rng(stable_seed("embedded", function, dim))
         chosen = rng.choice(dim, size=active[function], replace=False)
         self.active = chosen if dim > active[function] else np.arange(dim)
+        self.effective_dims = active[function]
 
     def search_space(self) -> dict[str, BaseDistribution]:
         return {f"x{i}": FloatDistribution(0.0, 1.0) for i in range(self.dim)}
@@ -412,6 +424,7 @@ class LowRankQuadratic(Problem):
         if noise < 0:
             raise ValueError(f"noise must be >= 0, got {noise}")
         self.dim, self.rank, self.noise = dim, rank, noise
+        self.effective_dims = rank
         self.name = f"quadratic-r{rank}-{dim}d"
         rng = np.random.default_rng(stable_seed("quadratic", dim, rank))
         self.directions = random_rotation(dim, rng)[:rank]

@@ -20,12 +20,14 @@ Metrics. The *incumbent* is the trial with the best observed (noisy) value; its 
 noiseless value's distance to the problem's optimum (>= 0), recorded after 25, 50, 100 and 200
 trials (those <= budget, and the budget). Per problem and budget it is normalised by random search's
 median regret over the same seeds (a problem-budget where random search's median is exactly 0 is left
-out of the normalised statistics, and said so). Per group (the five families, the mixed-type problems
-and all): the median normalised regret over problem-seeds with its interquartile range, and the mean
-rank of each sampler (rank 1 = least regret among the samplers compared on the same problem-seed,
-ties averaged). A Wilcoxon signed-rank test of each sampler against TPE per family, paired by
-problem-seed on the normalised regret at the final budget: "significantly worse/better" at two-sided
-p < 0.05, the direction given by which signed-rank sum is larger.
+out of the normalised statistics, and said so). Per group (the five families, the mixed-type
+problems, the continuous low-effective-dimension ones, ``Problem.low_effective_dimension``: Branin
+in 10-D, Hartmann-6 in 30-D and the rank-2 quadratics, and all): the median normalised regret over
+problem-seeds with its interquartile range, and the mean rank of each sampler (rank 1 = least regret
+among the samplers compared on the same problem-seed, ties averaged). A Wilcoxon signed-rank test of
+each sampler against TPE per family, paired by problem-seed on the normalised regret at the final
+budget: "significantly worse/better" at two-sided p < 0.05, the direction given by which signed-rank
+sum is larger.
 """
 
 from __future__ import annotations
@@ -116,7 +118,8 @@ def applicable(sampler: str, problem: str) -> bool:
     return sampler != "gp" or get_problem(problem).dims <= GP_MAX_DIMS
 
 
-def _limit_threads() -> None:
+def limit_threads() -> None:
+    """One BLAS/OpenMP thread (and one torch thread) per benchmark process."""
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
@@ -128,7 +131,7 @@ def _limit_threads() -> None:
 
 def run_one(problem_name: str, sampler_name: str, seed: int, budget: int) -> dict[str, Any]:
     """One study of ``budget`` trials through ask/tell; the record that the cache stores."""
-    _limit_threads()
+    limit_threads()
     problem = get_problem(problem_name)
     if sampler_name == "gp":
         import torch
@@ -170,10 +173,25 @@ def run_one(problem_name: str, sampler_name: str, seed: int, budget: int) -> dic
 
 # ----------------------------------------------------------------------------------------- cache
 class RunCache:
-    """The JSON-lines cache of finished runs, keyed by (problem, sampler, seed, budget)."""
+    """The JSON-lines cache of finished runs, keyed by (problem, sampler, seed, budget).
 
-    def __init__(self, path: Path) -> None:
+    ``marks(budget)`` names the checkpoints a run of ``budget`` records (default: trial counts,
+    :func:`checkpoints`); a run of a larger budget serves a smaller one when it holds every
+    checkpoint of the smaller one, unless ``exact_budget``. Records of another ``version`` are
+    ignored.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        marks: Callable[[int], Iterable[int | str]] | None = None,
+        version: int = CACHE_VERSION,
+        exact_budget: bool = False,
+    ) -> None:
         self.path = path
+        self.marks = marks if marks is not None else checkpoints
+        self.version = version
+        self.exact_budget = exact_budget
         self.records: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
         if path.exists():
             for line in path.read_text().splitlines():
@@ -181,17 +199,18 @@ class RunCache:
                     record = json.loads(line)
                 except json.JSONDecodeError:
                     continue  # a line cut by an interruption
-                if record.get("version") == CACHE_VERSION:
+                if record.get("version") == version:
                     key = (record["problem"], record["sampler"], int(record["seed"]))
                     self.records.setdefault(key, []).append(record)
 
     def get(self, problem: str, sampler: str, seed: int, budget: int) -> dict[str, Any] | None:
         """A cached run that has every checkpoint of ``budget`` (the smallest such budget)."""
-        need = {str(c) for c in checkpoints(budget)}
+        need = {str(c) for c in self.marks(budget)}
         found = [
             r
             for r in self.records.get((problem, sampler, seed), [])
-            if r["budget"] >= budget and need <= set(r["regret"])
+            if (r["budget"] == budget if self.exact_budget else r["budget"] >= budget)
+            and need <= set(r["regret"])
         ]
         if not found:
             return None
@@ -239,7 +258,7 @@ def _execute(
 # -------------------------------------------------------------------------------------- overhead
 def time_asks(sampler_name: str, n_trials: int, seed: int) -> float:
     """Milliseconds per ``ask()`` over a study of ``n_trials`` with a trivial objective (10 floats)."""
-    _limit_threads()
+    limit_threads()
     space = {f"x{i}": optuna.distributions.FloatDistribution(0.0, 1.0) for i in range(10)}
     study = optuna.create_study(sampler=make_sampler(sampler_name, seed))
     total = 0.0
@@ -306,6 +325,7 @@ def normalise(records: list[dict[str, Any]]) -> tuple[dict[tuple[str, str, int, 
 def _groups(problems: list[str]) -> dict[str, list[str]]:
     groups = {f: [p for p in problems if family_of(p) == f] for f in FAMILIES}
     groups["mixed"] = [p for p in problems if get_problem(p).mixed]
+    groups["low-effective-dim"] = [p for p in problems if get_problem(p).low_effective_dimension]
     groups["all"] = list(problems)
     return {name: members for name, members in groups.items() if members}
 
@@ -316,7 +336,8 @@ def _fmt(x: float) -> str:
     return f"{x:.3g}"
 
 
-def _median_iqr(values: list[float]) -> str:
+def median_iqr(values: list[float]) -> str:
+    """``median [q1, q3]`` with three significant digits (``no runs`` when empty)."""
     if not values:
         return "no runs"
     q1, med, q3 = np.percentile(values, [25, 50, 75])
@@ -427,7 +448,7 @@ def report(
                     for (p, s2, _, b), v in normalised.items()
                     if s2 == s and b == n and p in members
                 ]
-                cells.append(_median_iqr(values))
+                cells.append(median_iqr(values))
             rank_cells = [
                 _fmt(ranks[n].get(s, math.nan)) if s in complete else "not run on all"
                 for n in marks
@@ -453,7 +474,7 @@ def report(
             values = [
                 v for (p2, s2, _, b), v in normalised.items() if p2 == p and s2 == s and b == final
             ]
-            cells.append(_median_iqr(values) if values else "-")
+            cells.append(median_iqr(values) if values else "-")
         add(
             f"| {p} | {problem.family} | {problem.dims} | "
             f"{_fmt(float(np.median(raw))) if raw else '-'} | " + " | ".join(cells) + " |"
