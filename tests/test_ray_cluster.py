@@ -19,6 +19,7 @@ import pytest
 
 from tests.ray_faults import assert_consistent, started, wait_for
 from tune_extras.ray._driver import ATTEMPT_ATTR, FAIL_REASON_ATTR, RETRY_OF_ATTR
+from tune_extras.ray._resources import NoNodeFitsError
 
 pytestmark = pytest.mark.ray
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -93,10 +94,8 @@ def test_losing_the_only_node_that_fits_is_an_error(three_nodes: object, tmp_pat
     ray.init(address=three_nodes.address)  # type: ignore[attr-defined]
     remover = _remove_when_started(three_nodes, gpu_node, tmp_path, 1)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    with pytest.raises(RuntimeError, match="lost every node that could hold a trial"):
-        optimize(
-            study, partial(_slow, folder=str(tmp_path)), 4, resources_per_trial={"gpu": 1}
-        )
+    with pytest.raises(NoNodeFitsError, match="lost every node that could hold a trial"):
+        optimize(study, partial(_slow, folder=str(tmp_path)), 4, resources_per_trial={"gpu": 1})
     remover.join()
     counts = assert_consistent(study)
     assert counts["FAIL"] >= 1 and counts.get("COMPLETE", 0) == 0

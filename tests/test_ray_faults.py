@@ -251,6 +251,7 @@ def test_ctrl_c_once_records_the_running_trials(
     from tune_extras.ray import optimize
 
     study = _study(tmp_path)
+    before = signal.getsignal(signal.SIGINT)
     sender = _interrupt_when(tmp_path, 2)
     objective = partial(sleeper, folder=str(tmp_path), seconds=1.0)
     with pytest.raises(KeyboardInterrupt):
@@ -264,7 +265,7 @@ def test_ctrl_c_once_records_the_running_trials(
                 trial.user_attrs[FAIL_REASON_ATTR] == "interrupted (KeyboardInterrupt) while it ran"
             )
     assert "trials" in capsys.readouterr().err  # the progress bar was shown
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    assert signal.getsignal(signal.SIGINT) is before  # the handler is restored
 
 
 def test_ctrl_c_twice_the_second_during_the_clean_up(

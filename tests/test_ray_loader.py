@@ -100,7 +100,11 @@ def interrupted(ray_local: object, tmp_path_factory: pytest.TempPathFactory) -> 
         tune_config=tune.TuneConfig(metric="loss", mode="min"),  # 2 CPUs: 2 at a time
         run_config=tune.RunConfig(storage_path=str(root), name="exp", verbose=0),
     )
-    grid = tuner.fit()
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        grid = tuner.fit()
+    finally:
+        signal.signal(signal.SIGINT, handler)  # Ray Tune leaves its own handler installed
     sender.join()
     yield grid
 
