@@ -4,9 +4,10 @@ Run pieces (each cached per cell and replicate in ``benchmarks/results/analyzer_
 can be stopped and resumed, and a rerun only reads the cache)::
 
     python -m benchmarks.suite_analyzer opda            # opda 0.8 on every grid draw (2-4 s a fit)
-    python -m benchmarks.suite_analyzer ours --rule gof # our fit with one threshold rule
+    python -m benchmarks.suite_analyzer ours            # our fit, automatic tail (--rule whole: all)
     python -m benchmarks.suite_analyzer real            # the three opda searches + subsamples
-    python -m benchmarks.suite_analyzer speed
+    python -m benchmarks.suite_analyzer pruned          # the searches replayed with two pruners
+    python -m benchmarks.suite_analyzer speed           # CPU time of analyze() beside opda's fit
     python -m benchmarks.suite_analyzer tables          # markdown tables for docs/analyzer.md
 
 Grid. Every study draws ``n`` values of a loss from NQ(a=0.1, b=0.3, c, sigma) (width 0.2) with
@@ -23,7 +24,6 @@ import argparse
 import json
 import math
 import statistics
-import sys
 import time
 import zlib
 from collections.abc import Iterator
@@ -130,18 +130,21 @@ def fit_row(values: np.ndarray, **kwargs: Any) -> dict[str, Any]:
         "c": fit.effective_dimension,
         "c_lo": _finite(fit.effective_dimension_interval.low),
         "c_hi": _finite(fit.effective_dimension_interval.high),
-        "c_open": bool(getattr(fit, "effective_dimension_open", False)),
+        "c_open": fit.effective_dimension_open,
         "sigma": fit.sigma,
         "n_tail": fit.n_tail,
-        "noiseless": bool(getattr(fit, "noiseless", False)),
-        "coarse": bool(getattr(fit, "coarse", False)),
-        "rule": getattr(fit, "threshold_rule", "?"),
+        "noiseless": fit.noiseless,
+        "coarse": fit.coarse,
+        "rule": fit.threshold_rule,
         "seconds": time.perf_counter() - start,
     }
 
 
 def run_ours(reps: int, rule: str, only: str | None = None, n_boot: int = 20) -> None:
-    """Our fit on every grid draw with threshold rule ``rule``; cached in analyzer_<rule>.jsonl."""
+    """Our fit on every grid draw with ``rule`` ``"auto"`` (the automatic tail) or ``"whole"``
+    (every value in the tail, as opda is fitted); cached in analyzer_<rule>.jsonl."""
+    if rule not in ("auto", "whole"):
+        raise ValueError(f"--rule must be 'auto' or 'whole', got {rule!r}")
     done = _cache(rule)
     for cell, rep in _jobs(reps, only):
         if (cell["cell"], rep) in done:
@@ -208,7 +211,10 @@ def print_grid(rule: str) -> None:
 
 
 def real_data(subsamples: int, n_boot: int = 20) -> list[dict[str, Any]]:
-    """Full-data fits on the three searches; coverage of 50- and 100-run subsample intervals."""
+    """Full-data fits on the three searches beside opda 0.8 at the same threshold; coverage of the
+    full-data best value and ``c`` by the intervals of 50- and 100-run subsamples."""
+    from opda.parametric import NoisyQuadraticDistribution as Reference
+
     from benchmarks.opda_data import final_scores
 
     rows = []
@@ -218,11 +224,17 @@ def real_data(subsamples: int, n_boot: int = 20) -> list[dict[str, Any]]:
         values = 1.0 - scores if name == "deberta-v3-base" else scores
         fit = fit_near_optimum(values, direction, n_boot=n_boot)
         dist = fit.distribution
+        limits = (-math.inf, fit.threshold) if direction == "minimize" else (fit.threshold, math.inf)
+        with threadpool_limits(limits=1, user_api="blas"):
+            ref = Reference.fit(values, limits=limits, constraints={"convex": direction == "minimize"},
+                                generator=np.random.default_rng(0))
         row: dict[str, Any] = {
             "search": name,
             "n": int(values.size),
             "published": published,
+            "opda_same_tail": (float(ref.a), float(ref.b), float(ref.c), float(ref.o)),
             "ours": (dist.a, dist.b, dist.c, dist.sigma),
+            "sigma_high": fit.sigma_high,
             "best_interval": (fit.best_interval.low, fit.best_interval.high),
             "c_interval": (fit.effective_dimension_interval.low, fit.effective_dimension_interval.high),
             "tail_share": fit.tail_mass,
@@ -231,13 +243,15 @@ def real_data(subsamples: int, n_boot: int = 20) -> list[dict[str, Any]]:
         }
         for size in (50, 100):
             rng = np.random.default_rng(size)
-            hits = finite = 0
+            hits = c_hits = finite = 0
             for _ in range(subsamples):
                 sub = fit_near_optimum(rng.choice(values, size, replace=False), direction,
                                        n_boot=n_boot)
                 hits += fit.best in sub.best_interval
+                c_hits += fit.effective_dimension in sub.effective_dimension_interval
                 finite += math.isfinite(sub.best_interval.low + sub.best_interval.high)
             row[f"hits_{size}"] = f"{hits}/{subsamples}"
+            row[f"c_hits_{size}"] = f"{c_hits}/{subsamples}"
             row[f"finite_{size}"] = f"{finite}/{subsamples}"
         rows.append(row)
         print(json.dumps(row, default=str), flush=True)
@@ -327,25 +341,37 @@ def pruned_replays(seeds: int, size: int = 300) -> list[dict[str, Any]]:
     return rows
 
 
-def speed(sizes: tuple[int, ...] = (100, 300, 1000), repeats: int = 3) -> list[dict[str, Any]]:
-    """Seconds for one fit (ours: threshold + intervals; opda: point fit, whole sample)."""
+def speed(sizes: tuple[int, ...] = (100, 300, 1000), repeats: int = 5) -> list[dict[str, Any]]:
+    """CPU seconds (``time.process_time``, so a busy machine does not inflate them) of ``analyze``
+    on a trials table (threshold, intervals, bands, verdict), of ``fit_near_optimum`` alone, and of
+    opda 0.8's point fit (whole sample, no interval), each with a one-thread BLAS, median of
+    ``repeats``, on the same draws of NQ(0.1, 0.3, 2, 0.002)."""
+    import pandas as pd
     from opda.parametric import NoisyQuadraticDistribution as Reference
+
+    from tune_extras import analyze
 
     rows = []
     for n in sizes:
         values = NoisyQuadraticDistribution(A, B, 2.0, 0.002).rvs(n, seed=n)
-        ours, ref = [], []
+        table = pd.DataFrame({"value": values, "number": range(n)})
+        times: dict[str, list[float]] = {"analyze": [], "fit": [], "opda": []}
         for _ in range(repeats):
-            start = time.perf_counter()
+            start = time.process_time()
+            analyze(table, direction="minimize", importance=False)
+            times["analyze"].append(time.process_time() - start)
+            start = time.process_time()
             fit_near_optimum(values)
-            ours.append(time.perf_counter() - start)
-            start = time.perf_counter()
+            times["fit"].append(time.process_time() - start)
+            start = time.process_time()
             with threadpool_limits(limits=1, user_api="blas"):
                 Reference.fit(values, constraints={"convex": True},
                               generator=np.random.default_rng(0))
-            ref.append(time.perf_counter() - start)
-        rows.append({"n": n, "ours_s": statistics.median(ours), "opda_s": statistics.median(ref)})
-        print(rows[-1], flush=True)
+            times["opda"].append(time.process_time() - start)
+        row = {"n": n} | {f"{key}_s": statistics.median(v) for key, v in times.items()}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    (RESULTS / "analyzer_speed.json").write_text(json.dumps(rows, indent=1))
     return rows
 
 
@@ -358,6 +384,54 @@ def run(seeds: int = 1, budget: int = 30, quick: bool = False) -> list[dict[str,
 
 def print_tables(rows: list[dict[str, Any]]) -> None:
     print_grid("auto")
+
+
+def print_real() -> None:
+    path = RESULTS / "analyzer_real.json"
+    if not path.exists():
+        return
+    print("\n### Real searches\n")
+    print("| search | published (a, b, c, sigma) | ours | opda at our threshold | best 95% CI | c CI "
+          "| tail share | 50-run CIs holding the full-data best / c | 100-run |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in json.loads(path.read_text()):
+        ours = ", ".join(f"{x:.4g}" for x in r["ours"])
+        ref = ", ".join(f"{x:.4g}" for x in r["opda_same_tail"])
+        low, high = r["best_interval"]
+        print(f"| {r['search']} | {', '.join(map(str, r['published']))} | {ours} | {ref} "
+              f"| [{low:.4g}, {high:.4g}] | [{r['c_interval'][0]:.0f}, {r['c_interval'][1]:.0f}] "
+              f"| {r['tail_share']:.2f} | {r['hits_50']} / {r['c_hits_50']} "
+              f"| {r['hits_100']} / {r['c_hits_100']} |")
+
+
+def print_pruned() -> None:
+    rows = list(_cache("pruned").values())
+    if not rows:
+        return
+    print("\n### Pruned replays\n")
+    print("| search / pruner | seeds | completed (median) | resource used | estimate inside the "
+          "unpruned 95% CI | median abs. difference | seeds warned |")
+    print("|---|---|---|---|---|---|---|")
+    for cell in sorted({r["cell"] for r in rows}):
+        group = [r for r in rows if r["cell"] == cell]
+        diffs = [abs(r["best"] - r["full_best"]) for r in group if r["best"] is not None]
+        print(f"| {cell} | {len(group)} | {statistics.median(r['completed'] for r in group):.0f} "
+              f"| {statistics.median(r['resource'] for r in group):.2f} "
+              f"| {sum(r['inside'] for r in group)}/{len(group)} "
+              f"| {statistics.median(diffs) if diffs else math.nan:.2g} "
+              f"| {sum(r['warned'] for r in group)}/{len(group)} |")
+
+
+def print_speed() -> None:
+    path = RESULTS / "analyzer_speed.json"
+    if not path.exists():
+        return
+    print("\n### Speed (CPU seconds, median)\n")
+    print("| trials | analyze() | fit only | opda point fit | analyze / opda |")
+    print("|---|---|---|---|---|")
+    for r in json.loads(path.read_text()):
+        print(f"| {r['n']} | {r['analyze_s']:.2f} | {r['fit_s']:.2f} | {r['opda_s']:.2f} "
+              f"| {r['analyze_s'] / r['opda_s']:.2f} |")
 
 
 def main() -> None:
@@ -380,8 +454,10 @@ def main() -> None:
     elif args.what == "speed":
         speed()
     else:
-        for rule in sys.argv[3:] or ["auto"]:
-            print_grid(rule)
+        print_grid(args.rule)
+        print_real()
+        print_pruned()
+        print_speed()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import pytest
 
 from tune_extras.surface import (
     NoisyQuadraticDistribution,
+    QuadraticDistribution,
     candidate_tail_sizes,
     fit_near_optimum,
 )
@@ -125,11 +126,12 @@ def _coverage(n_studies: int, seed: int) -> tuple[float, float]:
 
 
 def test_interval_coverage_small_simulation() -> None:
-    # 40 studies of 100-300 trials from four known noisy quadratics. With true coverage 0.95 the
-    # chance of fewer than 34 hits is below 2%; the 200-study version is the slow test below.
-    best, dim = _coverage(40, seed=2024)
-    assert best >= 34 / 40
-    assert dim >= 34 / 40
+    # 16 studies of 100-300 trials from four known noisy quadratics. With true coverage 0.95 the
+    # chance of fewer than 13 hits is below 1%; the 200-study version is the slow test below and
+    # the grid of benchmarks/suite_analyzer.py measures it per cell (docs/analyzer.md).
+    best, dim = _coverage(16, seed=2024)
+    assert best >= 13 / 16
+    assert dim >= 13 / 16
 
 
 @pytest.mark.slow
@@ -137,3 +139,47 @@ def test_interval_coverage_200_studies() -> None:
     best, dim = _coverage(200, seed=7)
     assert best >= 0.90
     assert dim >= 0.90
+
+
+def test_noise_free_values_are_a_first_class_case() -> None:
+    """The quadratic law without noise: the noise is not detected, the best value is at most the
+    best observed one (a loss), and the bound on an undetected noise is small; with real noise the
+    noise is detected and estimated."""
+    values = QuadraticDistribution(0.1, 0.3, 2).rvs(300, seed=4)
+    fit = fit_near_optimum(values)
+    assert fit.noiseless
+    assert fit.best <= values.min() + 1e-9
+    assert fit.sigma_high < 0.1 * (0.3 - 0.1)
+    assert fit.effective_dimension == 2
+    noisy = fit_near_optimum(NoisyQuadraticDistribution(0.1, 0.3, 2, 0.02).rvs(300, seed=4))
+    assert not noisy.noiseless
+    assert noisy.sigma == pytest.approx(0.02, rel=0.5)
+
+
+def test_rounded_scores_are_fitted_as_grid_cells() -> None:
+    """Accuracies on a finite validation set are rounded: ties are one grid cell each, so the
+    tie-aware test keeps the whole (noisy quadratic) sample and the interval holds the truth."""
+    truth = NoisyQuadraticDistribution(0.829, 0.887, 1, 0.0019, "maximize")
+    values = np.round(truth.rvs(300, seed=8), 3)
+    assert np.unique(values).size < 0.5 * values.size  # heavily tied
+    fit = fit_near_optimum(values, "maximize")
+    assert fit.resolution == pytest.approx(0.001)
+    assert fit.n_tail == 300 and fit.ks_pvalue > 0.05
+    assert 0.887 in fit.best_interval
+    assert 1 in fit.effective_dimension_interval
+
+
+def test_a_box_truncated_bowl_gets_a_smaller_tail() -> None:
+    """Random search on (x - 0.3)^2 + 0.5 y^2 in [-1, 1]^2: the law is exactly c = 2 below 0.49
+    (where the ellipse meets the box, 54% of the trials) and bends above. The whole-sample fit
+    bends to c = 1 with a large noise and a best value of 0.14; the stability check keeps a tail
+    inside the bowl."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, size=(200, 2))
+    loss = (x[:, 0] - 0.3) ** 2 + 0.5 * x[:, 1] ** 2
+    whole = fit_near_optimum(loss, tail=200, n_boot=0)
+    assert whole.best > 0.05  # what the whole sample says
+    fit = fit_near_optimum(loss, bounds=(0.0, None))
+    assert fit.n_tail < 150
+    assert fit.best_interval.low <= 0.0 <= fit.best_interval.high
+    assert 2 in fit.effective_dimension_interval

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from tune_extras.analysis._bounds import Bounds, resolve_bounds
-from tune_extras.analysis._randomness import sampling_check
+from tune_extras.analysis._randomness import SamplingCheck, sampling_check
 from tune_extras.analysis._report import Extrapolation, StudyReport, TuningCurve
 from tune_extras.analysis._sample import Sample, select_sample
 from tune_extras.analysis._tuning_curve import empirical_tuning_curve, improvement_trend
@@ -147,8 +147,12 @@ def analyze(
             f"needs at least {MIN_TAIL} completed values; run more trials or prune less "
             "aggressively"
         )
-    elif not assume_random:
-        refusal = _refusal(sampler, sample, distributions, direction, seed)
+    check = None
+    if sampler is None and not sample.random_draws_only:
+        rows = sample.rows if sample.rows is not None else pd.DataFrame()
+        check = sampling_check(rows, distributions, seed)
+    if refusal is None and not assume_random:
+        refusal = _refusal(sampler, sample, check, direction)
     report_fields: dict[str, Any] = {
         "study_name": table.attrs.get("study_name"),
         "direction": direction,
@@ -164,10 +168,14 @@ def analyze(
             fit=None, tuning_curve=None, extrapolation=None, warnings=(), refusal=refusal,
             **report_fields,
         )
-    fit = _fit(y, direction, tail, n_worse, resolved, confidence, seed, distributions)
+    n_numeric = _numeric_count(distributions)
+    fit = _fit(y, direction, tail, n_worse, resolved, confidence, seed, n_numeric)
     n_obs = y.size + n_worse
     horizon = horizon or 10 * n_obs
-    found = findings(fit, y, n_worse, direction, resolved, extra_trials, horizon, confidence, seed)
+    found = findings(
+        fit, y, n_worse, direction, resolved, extra_trials, horizon, confidence, seed,
+        n_numeric or None,
+    )
     curve = found.curve
     observed_n = curve["n"][curve["n"] <= y.size]
     tuning_curve = TuningCurve(
@@ -190,7 +198,7 @@ def analyze(
         gain_interval=(found.gain.low, found.gain.high),
         trials_to_reach=found.targets,
     )
-    notes = _warnings(sampler, sample, direction, fit, assume_random)
+    notes = _warnings(sampler, sample, check, direction, fit, assume_random)
     return StudyReport(
         fit=fit,
         tuning_curve=tuning_curve,
@@ -218,15 +226,14 @@ def _load(
 
 
 def _refusal(
-    sampler: str | None, sample: Sample, distributions: dict[str, Any], direction: str, seed: int
+    sampler: str | None, sample: Sample, check: SamplingCheck | None, direction: str
 ) -> str | None:
-    """Why the study cannot be analysed as a random search, or ``None``."""
+    """Why the study cannot be analysed as a random search, or ``None``; ``check`` is the
+    sampling check of a study whose sampler is unknown."""
     if sample.random_draws_only:
         return None
-    if sampler is not None:
+    if sampler is not None or check is None:
         return None if sampler in RANDOM_SAMPLERS else f"{NOT_RANDOM} [sampler: {sampler}]"
-    rows = sample.rows if sample.rows is not None else pd.DataFrame()
-    check = sampling_check(rows, distributions, seed)
     if check.p_value < NOT_RANDOM_LEVEL:
         return (
             f"{NOT_RANDOM} [the sampler is unknown, and the values of {check.parameter!r} do not "
@@ -243,14 +250,13 @@ def _refusal(
     return None
 
 
-def _max_dimension(distributions: dict[str, Any]) -> int:
-    """The number of numeric hyperparameters with more than one value, within 1..MAX_DIMENSION
-    (the effective dimension is the rank of a Hessian over them); MAX_DIMENSION when unknown."""
-    numeric = [
-        d for d in distributions.values()
-        if getattr(d, "choices", None) is None and getattr(d, "high", 0) != getattr(d, "low", 0)
-    ]
-    return min(MAX_DIMENSION, len(numeric)) if numeric else MAX_DIMENSION
+def _numeric_count(distributions: dict[str, Any]) -> int:
+    """The numeric hyperparameters with more than one value (0 when unknown): the effective
+    dimension is the rank of a Hessian over them, so at most their number."""
+    return sum(
+        getattr(d, "choices", None) is None and getattr(d, "high", 0) != getattr(d, "low", 0)
+        for d in distributions.values()
+    )
 
 
 def _fit(
@@ -261,7 +267,7 @@ def _fit(
     bounds: Bounds,
     confidence: float,
     seed: int,
-    distributions: dict[str, Any],
+    n_numeric: int,
 ) -> NearOptimumFit:
     physical = None if bounds.source == "none" else (bounds.low, bounds.high)
     try:
@@ -273,25 +279,37 @@ def _fit(
             bounds=physical,
             confidence=confidence,
             seed=seed,
-            max_dimension=_max_dimension(distributions),
+            max_dimension=min(MAX_DIMENSION, n_numeric) if n_numeric else MAX_DIMENSION,
         )
     except ValueError as error:
         raise ValueError(f"the tail fit failed on this study: {error}") from error
 
 
 def _warnings(
-    sampler: str | None, sample: Sample, direction: str, fit: NearOptimumFit, assume_random: bool
+    sampler: str | None,
+    sample: Sample,
+    check: SamplingCheck | None,
+    direction: str,
+    fit: NearOptimumFit,
+    assume_random: bool,
 ) -> list[str]:
     notes = []
     random_known = sample.random_draws_only or sampler in RANDOM_SAMPLERS
-    if sampler is None and not sample.random_draws_only:
+    if check is not None and not assume_random:
+        checked = (
+            f"the values of its {check.n_parameters} parameters follow the search distribution"
+            if check.n_parameters
+            else "it records no parameters to check against the search distribution"
+        )
+        trend = "" if sample.n_worse else " and its values show no trend with trial number"
         notes.append(
-            "the sampler is unknown (a stored study or a table does not record it); its parameters "
-            "follow the search distribution and its values show no trend with trial number, so it "
-            "is analysed as a random search"
+            f"the sampler is unknown (a stored study or a table does not record it); {checked}"
+            f"{trend}, so it is analysed as a random search"
         )
     elif not random_known and assume_random:
-        notes.append(f"the study used {sampler}, analysed as random search on request")
+        notes.append(
+            f"the study used {sampler or 'an unknown sampler'}, analysed as random search on request"
+        )
     if random_known and sample.n_worse == 0 and sample.values.size >= 3:
         tau, p_value = improvement_trend(sample.values, direction)
         if p_value < TREND_LEVEL:

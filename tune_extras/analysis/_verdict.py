@@ -196,10 +196,12 @@ def _draw_bands(
     return out
 
 
-def _dimension(fit: NearOptimumFit, level: float) -> Quantity:
-    """The effective dimension, or a sentence when the fit sits at its cap (``max_dimension``)."""
+def _dimension(fit: NearOptimumFit, level: float, n_hyperparameters: int | None) -> Quantity:
+    """The effective dimension, or a sentence when the fit sits at a cap that is not the number
+    of hyperparameters searched (then ``c`` at the cap is an answer: all of them matter)."""
     low, high = fit.effective_dimension_interval.low, fit.effective_dimension_interval.high
-    cap = int(high) if fit.effective_dimension_open else None
+    physical = n_hyperparameters is not None and int(high) >= n_hyperparameters
+    cap = int(high) if fit.effective_dimension_open and not physical else None
     if cap is not None and fit.effective_dimension == cap:
         return Quantity(None, None, None, level, (
             f"the fit reached its limit of {cap} hyperparameters: the tail looks like noise "
@@ -223,8 +225,10 @@ def findings(
     horizon: int,
     confidence: float,
     seed: int,
+    n_hyperparameters: int | None = None,
 ) -> Findings:
-    """All the report's numbers and verdict sentences from a fit of the values ``y``."""
+    """All the report's numbers and verdict sentences from a fit of the values ``y``
+    (``n_hyperparameters``: the numeric hyperparameters searched, when known)."""
     space = _Space(y, direction, bounds, n_worse)
     s = space.s
     dist = fit.distribution
@@ -235,7 +239,7 @@ def findings(
     a_u = s * fit.best
     ends = sorted((s * fit.best_interval.low, s * fit.best_interval.high))
     best_possible = space.quantity(a_u, ends[0], ends[1], level, "best possible")
-    effective_dimension = _dimension(fit, level)
+    effective_dimension = _dimension(fit, level, n_hyperparameters)
     sigma = 0.0 if fit.noiseless else float(fit.sigma)
 
     # --- what one can expect to observe (noise included)
@@ -281,16 +285,17 @@ def findings(
     noise_floor = max(sigma, resolution)
     gap = abs(float(noiseless.quantile_tuning_curve(n_obs)) - dist.best)
     targets = []
-    for share in (0.5, 0.1):
-        epsilon = share * gap
+    if math.isfinite(gap) and gap <= noise_floor:
+        within = f"within {fmt(gap)}" if gap >= 0.01 * noise_floor else "a tiny fraction of the noise from"
+        targets.append(Target(gap, None, (
+            f"the best configuration of {n_obs} trials is expected {within} the best possible, "
+            f"less than the evaluation noise (sigma = {fmt(noise_floor)}): closer targets cannot "
+            "be told apart by single evaluations"
+        )))
+    # Halve and tenth the gap, but never below the noise: single evaluations cannot resolve that.
+    epsilons = sorted({max(share * gap, noise_floor) for share in (0.5, 0.1)}, reverse=True)
+    for epsilon in epsilons if gap > noise_floor else ():
         if not epsilon > 0 or not math.isfinite(epsilon):
-            continue
-        if epsilon < noise_floor:
-            targets.append(Target(epsilon, None, (
-                f"within {fmt(epsilon)} of the best possible: below the evaluation noise "
-                f"(sigma = {fmt(noise_floor)}), so single evaluations cannot tell such "
-                "configurations apart; not a useful target"
-            )))
             continue
         trials = noiseless.trials_to_reach(epsilon)
         if not math.isfinite(trials) or trials > MAX_TRIALS:

@@ -95,7 +95,7 @@ def fit_tail(
     max_dimension: int,
     warm: TailFit | None = None,
 ) -> TailFit:
-    """Fit ``tail`` at ``c = 1, 2, ...`` up to ``max_dimension``, each from a grid start, from the
+    """Fit ``tail`` at ``c = 1, 2, ...`` up to ``max_dimension``, each from grid starts, from the
     previous ``c``'s optimum and from ``warm``'s optimum at the same ``c`` (another tail of the same
     data). The scan stops past the best ``c`` once ``D(c)`` exceeds :data:`SCAN_DEVIANCE` and grows:
     the profile of ``c`` is unimodal in practice, and no interval or test reaches that far."""
@@ -120,8 +120,9 @@ def fit_tail(
 
 
 def _fit_from(model: Model, warm: list[FloatArray]) -> tuple[FloatArray, float]:
-    """The best of a grid start and the warm starts (two grid starts when there is no warm one)."""
-    theta, value = fit_model(model, warm[0] if warm else None, n_starts=1 if warm else 2)
+    """The best of the grid starts (one per noise level: the surface in ``(a, sigma)`` can have a
+    low-noise and a high-noise optimum) and the warm starts."""
+    theta, value = fit_model(model, warm[0] if warm else None, n_starts=3)
     for start in warm[1:]:
         other, other_value = fit_model(model, start, n_starts=0)
         if other_value < value:

@@ -66,7 +66,8 @@ def fit_near_optimum(
     """Fit the noisy quadratic law to the best values of a random search.
 
     Args:
-        values: Final objective values of i.i.d. random-search trials (at least 20, finite).
+        values: Final objective values of i.i.d. random-search trials (finite; at least 12, and at
+            least 20 with ``n_worse``).
         direction: ``"minimize"`` for a loss, ``"maximize"`` for a score.
         tail: ``"auto"`` (the rule of :mod:`tune_extras.surface._threshold`), an ``int`` number of
             best values (>= 12), or a ``float`` share of the values in ``(0, 1]``.
@@ -81,7 +82,7 @@ def fit_near_optimum(
             of hyperparameters searched.
 
     Raises:
-        ValueError: For non-finite values, fewer than 20 values, all values equal, invalid arguments.
+        ValueError: For non-finite values, too few values, all values equal, invalid arguments.
 
     Example:
         >>> from tune_extras.surface import NoisyQuadraticDistribution, fit_near_optimum
@@ -160,8 +161,11 @@ def _fit(
     y = np.asarray(values, dtype=np.float64).ravel()
     if not np.all(np.isfinite(y)):
         raise ValueError(f"values must be finite; got {int(np.sum(~np.isfinite(y)))} NaN/inf values")
-    if y.size < MIN_TRIALS:
-        raise ValueError(f"the fit needs at least {MIN_TRIALS} values, got {y.size}")
+    if y.size + n_worse < MIN_TRIALS or y.size < MIN_TAIL:
+        raise ValueError(
+            f"the fit needs at least {MIN_TRIALS} values (censored ones included) and {MIN_TAIL} "
+            f"observed ones, got {y.size} observed and {n_worse} censored"
+        )
     sign = 1.0 if direction == "minimize" else -1.0
     losses = np.sort(sign * y)
     if losses[0] == losses[-1]:
@@ -180,20 +184,23 @@ def _fit(
     )
 
 
-def _noise(fit: TailFit, threshold: float) -> tuple[bool, float]:
-    """Whether the noise goes undetected (the noiseless law is not rejected), and then the upper
-    end of the interval of ``sigma`` (loss units; the estimate itself when the noise is detected)."""
+def _noise(fit: TailFit, threshold: float) -> tuple[FloatArray, bool, float]:
+    """The parameters to report, whether the noise goes undetected, and the upper end of the
+    interval of ``sigma`` (loss units; the estimate itself when the noise is detected).
+
+    When the noiseless law (``sigma`` at its floor) is not rejected, its fit is the one reported:
+    then the best possible loss is at most the best observed one, as it must be without noise."""
     part = fit.best
     model, theta = part.model, part.theta
-    width = fit.tail.scale * math.exp(float(theta[LOG_W]))
     floor = float(model.lower[LOG_S])
     start = theta.copy()
     start[LOG_S] = floor
-    at_floor = profile(model, LOG_S, floor, start)[1]
+    quiet, at_floor = profile(model, LOG_S, floor, start)
     if 2.0 * (at_floor - part.value) > NOISE_LR:
-        return False, width * math.exp(float(theta[LOG_S]))
+        width = fit.tail.scale * math.exp(float(theta[LOG_W]))
+        return theta, False, width * math.exp(float(theta[LOG_S]))
     high, _ = profile_bound(model, theta, part.value, LOG_S, 1.0, threshold)
-    return True, width * math.exp(high)
+    return quiet, True, fit.tail.scale * math.exp(float(theta[LOG_W]) + high)
 
 
 def _finish(
@@ -208,14 +215,16 @@ def _finish(
     grid: float,
     a_range: tuple[float, float],
 ) -> NearOptimumFit:
-    tail, part = fit.tail, fit.best
-    loss_law = to_distribution(part.theta, tail.loc, tail.scale, "minimize")
+    tail = fit.tail
+    q0 = float(stats.chi2.ppf(confidence, 1))
+    theta, noiseless, sigma_high = _noise(fit, q0)
+    loss_law = to_distribution(theta, tail.loc, tail.scale, "minimize")
     factor = 1.0
     if n_boot:
         factor = bartlett_factor(
             fit, lambda size, rng: loss_law.rvs(size, seed=rng), a_range, grid, n_boot, seed
         )
-    q = float(stats.chi2.ppf(confidence, 1)) * factor
+    q = q0 * factor
     ends = best_interval(fit, q)
     low = -math.inf if ends.open_low else max(ends.low, a_range[0])
     high = math.inf if ends.open_high else min(ends.high, a_range[1])
@@ -223,8 +232,7 @@ def _finish(
     c_low, c_high = plausible[0], plausible[-1]
     if direction == "maximize":
         low, high = -high, -low
-    noiseless, sigma_high = _noise(fit, q)
-    user_law = to_distribution(part.theta, tail.loc, tail.scale, direction)
+    user_law = to_distribution(theta, tail.loc, tail.scale, direction)
     distinct = tail.values.size
     coarse = distinct < MIN_DISTINCT
     reason = (

@@ -9,7 +9,7 @@ From the whole sample down a geometric grid of tail sizes (:func:`candidate_tail
 
 1. *it fits*: the tie-aware Kolmogorov-Smirnov test of the tail against the fit conditioned on the
    tail does not reject (p >= :data:`GOF_LEVEL`);
-2. *it is stable*: its best value ``a`` and effective dimension ``c`` lie inside the 99% profile-
+2. *it is stable*: its best value ``a`` and effective dimension ``c`` lie inside the 95% profile-
    likelihood regions (deviance <= :data:`STABILITY_DEVIANCE`) of each of the next
    :data:`STABILITY_DEPTH` deeper tails.
 
@@ -17,8 +17,9 @@ Deeper tails are less biased (the bowl describes them better) but noisier; a tai
 the bowl bends the fit (typically a larger noise and a shallower ``a``), which the deeper tails
 reject. Under the law itself the deeper tail's estimate differs from the larger tail's by less than
 its own standard error (the two are nested: the variance of the difference is the difference of
-the variances), so a 99% region almost never rejects a good tail; a goodness-of-fit test alone has
-little power against such a bend, because the noise parameter absorbs it.
+the variances): with tails 1.5 times apart the deviance is about a third of a chi2_1 variable, so a
+95% region rejects a good tail about once in a thousand comparisons. A goodness-of-fit test alone
+has little power against such a bend, because the noise parameter absorbs it.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ FloatArray = NDArray[np.float64]
 MIN_TAIL = 12
 #: A tail fits when its KS p-value is at least this.
 GOF_LEVEL = 0.05
-#: Deviance (chi2_1 quantile 0.99) above which a deeper tail rejects a larger tail's ``a`` or ``c``.
-STABILITY_DEVIANCE = 6.635
+#: Deviance (chi2_1 quantile 0.95) above which a deeper tail rejects a larger tail's ``a`` or ``c``.
+STABILITY_DEVIANCE = 3.841
 #: How many deeper candidates each tail is checked against.
 STABILITY_DEPTH = 2
 
@@ -69,7 +70,7 @@ def candidate(fit: TailFit, sign: float) -> TailCandidate:
 
 
 def _stable(deep: TailFit, wide: TailFit) -> bool:
-    """Whether ``wide``'s ``a`` and ``c`` lie inside ``deep``'s 99% profile regions."""
+    """Whether ``wide``'s ``a`` and ``c`` lie inside ``deep``'s 95% profile regions."""
     if deep.deviance_of_c(wide.best_c) > STABILITY_DEVIANCE:
         return False
     return deep.deviance_of_a(wide.a_in_loss_units(), STABILITY_DEVIANCE) <= STABILITY_DEVIANCE
