@@ -1,23 +1,36 @@
-"""The study report: a verdict in plain words, the numbers behind it, JSON and a plot.
+"""The study report: a verdict in plain words and the numbers behind it, with several faces.
 
+One :class:`StudyReport` shows itself as terminal text (:mod:`._text`), a self-contained HTML page
+and a notebook view (:mod:`._html`), matplotlib figures (:mod:`._figures`), DataFrames
+(:mod:`._frames`), versioned JSON, and a note with figures on optuna-dashboard (:mod:`._publish`).
 Every number shown is finite and inside the objective's possible range, or replaced by a sentence
-saying why it is not shown (docs/report.md explains each one).
+saying why it is not shown (docs/analyzer.md explains each one); the faces show the numbers of
+``findings`` as they are.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from tune_extras.analysis._bounds import Bounds
-from tune_extras.analysis._quantity import Quantity, fmt, fmt_trials
+from tune_extras.analysis._quantity import Quantity
 from tune_extras.analysis._verdict import Findings, Target
 from tune_extras.surface import Interval, NearOptimumFit
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+#: Version of the JSON layout of :meth:`StudyReport.to_json` (docs/reference/json.md); a field's
+#: meaning never changes within a version, new fields may be added.
+SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -78,13 +91,19 @@ class Extrapolation:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class StudyReport:
     """Result of :func:`tune_extras.analyze`. ``print(report)`` shows it in plain words.
 
     When the study was not a random search (``refusal`` is set), ``fit``, ``findings``,
     ``tuning_curve`` and ``extrapolation`` are ``None``: its numbers would describe the sampler,
     not the search space.
+
+    Faces: :meth:`to_text` (and ``print``), :meth:`print` (colour on a terminal), :meth:`to_html`
+    (a self-contained page), ``_repr_html_`` (notebooks), ``plot_*`` (matplotlib figures),
+    :meth:`to_frame` (DataFrames), :meth:`to_json` (versioned JSON) and :meth:`publish`
+    (optuna-dashboard). ``trials`` is the trials table the report was computed from (learning
+    curves, compute saved by pruning, the observed tail); ``None`` when not attached.
     """
 
     study_name: str | None
@@ -101,6 +120,54 @@ class StudyReport:
     findings: Findings | None = None
     refusal: str | None = None
     random_draws_only: bool = False
+    trials: pd.DataFrame | None = field(default=None, compare=False)
+
+    def __repr__(self) -> str:
+        best = self.best_possible
+        numbers = ""
+        if best is not None and best.estimate is not None:
+            numbers = f", best_possible={best.estimate:.4g}"
+            if best.low is not None and best.high is not None:
+                numbers += f" [{best.low:.4g}, {best.high:.4g}]"
+        if self.effective_dimension is not None:
+            numbers += f", effective_dimension={self.effective_dimension:.0f}"
+        if self.refusal is not None:
+            numbers = ", refused"
+        return (
+            f"StudyReport(study={self.study_name!r}, direction={self.direction!r}, "
+            f"trials={self.trial_counts.get('used', 0)}/{self.trial_counts.get('total', 0)}"
+            f"{numbers})"
+        )
+
+    def with_trials(self, source: Any) -> StudyReport:
+        """This report with the trials table of ``source`` (an ``optuna.Study``, a storage URL or a
+        trials table) attached, for the faces that show the trials themselves."""
+        if isinstance(source, pd.DataFrame):
+            table = source
+        else:
+            from tune_extras.optuna._loader import load_trials
+
+            table = load_trials(source, study_name=self.study_name)
+        return dataclasses.replace(self, trials=table)
+
+    # ----- names ----------------------------------------------------------------------------
+    @property
+    def word(self) -> str:
+        """``"loss"`` when minimising, ``"score"`` when maximising."""
+        return "loss" if self.direction == "minimize" else "score"
+
+    @property
+    def metric_name(self) -> str | None:
+        """The metric's name when the study records it (``study.set_metric_names``)."""
+        if self.trials is None:
+            return None
+        name = self.trials.attrs.get("metric")
+        return str(name) if name else None
+
+    @property
+    def metric(self) -> str:
+        """The metric's name, or ``"loss"``/``"score"`` when the study does not record it."""
+        return self.metric_name or self.word
 
     # ----- numbers --------------------------------------------------------------------------
     @property
@@ -150,7 +217,10 @@ class StudyReport:
     # ----- JSON -----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
+            "schema": "tune-extras/study-report",
+            "schema_version": SCHEMA_VERSION,
             "study_name": self.study_name,
+            "metric": self.metric_name,
             "direction": self.direction,
             "sampler": self.sampler,
             "random_draws_only": self.random_draws_only,
@@ -159,6 +229,9 @@ class StudyReport:
             "verdict": list(self.verdict),
             "refused": self.refusal,
             "best_observed": self.best_observed,
+            "best_observed_note": (
+                None if math.isfinite(self.best_observed) else "no trial completed"
+            ),
             "importances": self.importances,
             "warnings": list(self.warnings),
         }
@@ -177,6 +250,10 @@ class StudyReport:
                 "effective_dimension": f.effective_dimension.as_dict(),
                 "noise_sigma": f.sigma,
                 "noise_sigma_high": f.sigma_high,
+                "noise_sigma_high_note": (
+                    None if f.sigma_high is not None
+                    else "the data cannot bound how large an undetected noise could be"
+                ),
                 "expected_observed": {
                     "median_best_now": f.observed_now.as_dict(),
                     "median_best_after": f.observed_after.as_dict(),
@@ -225,137 +302,92 @@ class StudyReport:
         return self.to_text()
 
     def to_text(self) -> str:
-        counts = self.trial_counts
-        word = "loss" if self.direction == "minimize" else "score"
-        ignored = ", ".join(
-            f"{counts[key]} {key.replace('_', ' ')}"
-            for key in ("pruned", "fail", "running", "waiting", "not_finite", "not_random_draws")
-            if counts.get(key)
-        )
-        sampler = self.sampler or "unknown (a stored study or a table does not record it)"
-        lines = [
-            f"tune-extras study report{f': {self.study_name}' if self.study_name else ''}",
-            f"  objective: {self.direction} ({word}); sampler: {sampler}",
-            f"  trials: {counts['used']} used of {counts['total']}"
-            + (f" (not used: {ignored})" if ignored else ""),
-        ]
-        if self.random_draws_only:
-            lines.append("  only the trials marked as random draws are analysed")
-        if counts.get("pruned") and self.findings is not None:
-            lines.append(
-                f"  the {counts['pruned']} pruned trials count as trials worse than the fitted tail"
-            )
-        if self.bounds.source != "none":
-            lines.append(f"  possible values: {self.bounds.describe()}")
-        lines += ["", "  verdict:"] + [f"    - {line}" for line in self.verdict]
-        best = (
-            fmt(self.best_observed)
-            if math.isfinite(self.best_observed)
-            else "none (no trial completed)"
-        )
-        lines += ["", f"  best observed {word}: {best}"]
-        f = self.findings
-        if f is not None and self.extrapolation is not None:
-            lines += self._numbers_text(f, self.extrapolation, word)
-        if self.importances:
-            lines += ["", "  hyperparameter importance (share of the variation explained):"]
-            for name, value in sorted(self.importances.items(), key=lambda kv: -kv[1]):
-                lines.append(f"    {name:<24} {value:.3f}")
-        if self.warnings:
-            lines += ["", "  warnings:"] + [f"    - {w}" for w in self.warnings]
-        return "\n".join(lines)
+        """The report as plain text, verdict first (one logical line per line)."""
+        from tune_extras.analysis._text import to_text
 
-    def _numbers_text(self, f: Findings, ext: Extrapolation, word: str) -> list[str]:
-        fit = self.fit
-        assert fit is not None
-        above, below = ("above", "below") if self.direction == "minimize" else ("below", "above")
-        no_worse = "the data cannot bound it from " + above
-        no_better = "the data cannot bound it from " + below
-        lines = [
-            "",
-            "  what you can expect to observe (one evaluation each, noise included):",
-            f"    median best {word} after the {ext.n_trials} trials run: "
-            + f.observed_now.text(no_better, no_worse),
-            f"    median best {word} after {ext.extra_trials} more trials: "
-            + f.observed_after.text(no_better, no_worse),
-            "",
-            "  what the search space holds (noise-free):",
-            f"    best possible expected {word}: "
-            + f.best_possible.text(no_better, no_worse),
-            "    effective hyperparameters: "
-            + f.effective_dimension.text("1", "the data cannot bound it from above", integer=True),
-            "    evaluation noise (sigma): "
-            + _noise_text(f),
-            f"    ({f.noise_explanation})",
-        ]
-        notes = list(f.best_possible.notes) + list(f.effective_dimension.notes)
-        notes += [n for n in f.observed_now.notes + f.observed_after.notes if "extrapolates" in n]
-        lines += [f"    note: {note}" for note in notes]
-        curve = self.tuning_curve
-        if curve is not None:
-            lines += ["", "  tuning curve (median best after n random trials, and band):"]
-            shown = sorted({1, 10, ext.n_trials, 2 * ext.n_trials, int(curve.n[-1])})
-            for n in shown:
-                i = int(np.argmin(np.abs(curve.n - n)))
-                lines.append(
-                    f"    n={int(curve.n[i]):>6}: {fmt(curve.median[i])}  "
-                    f"[{fmt(curve.band_low[i])}, {fmt(curve.band_high[i])}]"
-                )
-            lines += [f"    note: {note}" for note in curve.notes]
-        if ext.trials_to_reach:
-            lines += ["", f"  trials for a 50% chance that the best configuration's expected {word}"
-                      " is within a target of the best possible:"]
-            for target in ext.trials_to_reach:
-                if target.trials is not None:
-                    lines.append(f"    within {fmt(target.epsilon)}: {fmt_trials(target.trials)}"
-                                 " trials")
-                else:
-                    lines.append(f"    {target.note}")
-        lines += [
-            "",
-            f"  fit: the best {fit.n_tail} of {fit.n_trials} trials ({fit.tail_mass:.0%}); tail "
-            f"threshold {fmt(fit.threshold)}; goodness of fit (KS) p-value {fit.ks_pvalue:.2f}",
-        ]
-        return lines
+        return to_text(self)
 
-    # ----- plot -----------------------------------------------------------------------------
+    def print(self, file: Any = None) -> None:
+        """Print the report (in colour on a terminal, plain text elsewhere)."""
+        from tune_extras.analysis._text import print_report
+
+        print_report(self, file)
+
+    # ----- tables ---------------------------------------------------------------------------
+    def to_frame(self, name: str = "summary") -> pd.DataFrame:
+        """One of the report's tables as a DataFrame: ``"summary"`` (every number with its
+        interval and note), ``"tuning_curve"``, ``"targets"``, ``"importance"``, ``"counts"``,
+        ``"trials"``, ``"tail"``, ``"learning_curves"`` or ``"pruning"`` (the last four need
+        :attr:`trials`)."""
+        from tune_extras.analysis._frames import frame
+
+        return frame(self, name)
+
+    # ----- figures --------------------------------------------------------------------------
+    def plot_tuning_curve(self) -> Figure:
+        """Figure: the tuning curve with its band, observed points and the extrapolation."""
+        return self._figure("tuning_curve")
+
+    def plot_tail(self) -> Figure:
+        """Figure: the observed values near the optimum against the fitted law and its band."""
+        return self._figure("tail")
+
+    def plot_importance(self) -> Figure:
+        """Figure: Optuna's hyperparameter importances."""
+        return self._figure("importance")
+
+    def plot_learning_curves(self) -> Figure:
+        """Figure: the trials' learning curves coloured by outcome, pruned ones marked."""
+        return self._figure("learning_curves")
+
+    def plot_pruning(self) -> Figure:
+        """Figure: the steps run against the steps without pruning (compute saved)."""
+        return self._figure("pruning")
+
+    def _figure(self, name: str) -> Figure:
+        from tune_extras.analysis._figures import FIGURES
+
+        return FIGURES[name](self)
+
     def plot(self, path: str | Path) -> Path:
-        """Save the tuning curve (observed, fitted median and band) as an image (needs matplotlib).
+        """Save the tuning-curve figure to ``path`` (PNG, SVG or PDF from the suffix; needs
+        matplotlib). The caller's matplotlib backend is left as it is.
 
         Raises:
-            ValueError: When the report has no fit (the study was not a random search).
+            ValueError: When the report has no fit (the study was not a random search), or the
+                folder of ``path`` does not exist.
         """
-        curve = self.tuning_curve
-        if curve is None:
-            raise ValueError(f"no tuning curve to plot: {self.refusal or 'no fit'}")
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(6.4, 4.0))
-        ax.fill_between(curve.n, curve.band_low, curve.band_high, alpha=0.25, label="band")
-        ax.plot(curve.n, curve.median, label="fitted median best")
-        ax.plot(curve.observed_n, curve.observed, "k.", ms=3, label="observed (expected best)")
-        if self.best is not None:
-            ax.axhline(self.best, ls="--", c="gray", label="best possible (noise-free)")
-        ax.set_xscale("log")
-        ax.set_xlabel("random-search trials")
-        ax.set_ylabel("best value")
-        ax.legend()
-        fig.tight_layout()
         path = Path(path)
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
+        if not path.parent.is_dir():
+            raise ValueError(f"cannot write {str(path)!r}: no folder {str(path.parent)!r}")
+        self.plot_tuning_curve().savefig(path, dpi=120)
         return path
 
+    # ----- HTML -----------------------------------------------------------------------------
+    def to_html(self, path: str | Path | None = None) -> str:
+        """A self-contained HTML page (no script, no network: figures are inline SVG); written
+        to ``path`` when given. Figures need matplotlib; without it the page has the tables."""
+        from tune_extras.analysis._html import page
 
-def _noise_text(f: Findings) -> str:
-    if f.sigma > 0:
-        return fmt(f.sigma)
-    if f.sigma_high is None:
-        return "not detected (the data cannot bound it)"
-    return f"not detected (at most {fmt(f.sigma_high)})"
+        html = page(self)
+        if path is not None:
+            Path(path).write_text(html, encoding="utf-8")
+        return html
+
+    def _repr_html_(self) -> str:
+        from tune_extras.analysis._html import fragment
+
+        return fragment(self)
+
+    # ----- optuna-dashboard -----------------------------------------------------------------
+    def publish(self, study: Any, artifact_store: Any = None) -> str:
+        """Attach the report to ``study`` for optuna-dashboard: a note with the verdict and the
+        numbers, and, with ``artifact_store``, the figures as SVG artifacts. Opt-in and the only
+        write: it touches no trial. Returns the note's text. See
+        :func:`tune_extras.analysis.publish`."""
+        from tune_extras.analysis._publish import publish
+
+        return publish(self, study, artifact_store)
 
 
 def _finite(value: Any) -> Any:
