@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -64,6 +65,14 @@ def load_study(storage: str, study_name: str | None = None) -> optuna.Study:
             f"{storage!r} is not a readable Optuna storage: {str(error).splitlines()[0]}"
         ) from error
     names = [summary.study_name for summary in summaries]
+    if not names:
+        source = resolve_source(storage)
+        if source.kind == "journal" and os.path.getsize(source.location) > 0:
+            raise ValueError(
+                f"{storage!r} is not an Optuna journal file (or it is corrupt): no study in its "
+                f"{os.path.getsize(source.location)} bytes"
+            )
+        raise ValueError(f"storage {storage!r} holds no study")
     if study_name is None:
         if len(names) != 1:
             raise ValueError(
