@@ -264,9 +264,13 @@ def pruned_replays(seeds: int, size: int = 300) -> list[dict[str, Any]]:
 
     Per search and seed: ``size`` runs drawn at random (finite curves only); the unpruned study is
     their final accuracies; the pruned ones replay each run's curve through a real Optuna study
-    with Optuna's ``SuccessiveHalvingPruner`` (its defaults) or our ``LearningCurvePruner`` (its
-    defaults, each run's length as ``max_resource``). Each is analysed with ``analyze``; the record
-    says whether the pruned estimate of the best accuracy lies in the unpruned 95% interval.
+    with Optuna's ``SuccessiveHalvingPruner`` (its defaults), our ``LearningCurvePruner`` (its
+    defaults, each run's length as ``max_resource``), or successive halving behind
+    ``SpareRandomDraws`` with a ``RandomShareSampler`` marking 20% of the trials (analysed alone).
+    Each is analysed with ``analyze``; the record says whether the pruned estimate of the best
+    accuracy lies in the unpruned 95% interval (``inside``) and whether the pruned interval holds
+    the unpruned estimate (``covers``), and counts the pruned trials whose real final value lies
+    inside the fitted tail (``violations``: the censoring assumption failing).
     Cached in ``analyzer_pruned.jsonl``.
     """
     import optuna
@@ -274,7 +278,9 @@ def pruned_replays(seeds: int, size: int = 300) -> list[dict[str, Any]]:
 
     from benchmarks.opda_data import load_runs
     from tune_extras import analyze
-    from tune_extras.optuna import LearningCurvePruner
+    from tune_extras._attrs import RANDOM_DRAW_ATTR
+    from tune_extras.optuna import LearningCurvePruner, RandomShareSampler
+    from tune_extras.optuna._spare_random import SpareRandomDraws
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     done = _cache("pruned")
@@ -295,6 +301,9 @@ def pruned_replays(seeds: int, size: int = 300) -> list[dict[str, Any]]:
                 "learning-curve": LearningCurvePruner(
                     max_resource=lambda t, chosen=chosen: len(chosen[t.number].values)
                 ),
+                "successive-halving, 20% spared": SpareRandomDraws(
+                    optuna.pruners.SuccessiveHalvingPruner()
+                ),
             }
             for label, pruner in pruners.items():
                 key = (f"{name}/{label}", seed)
@@ -313,13 +322,31 @@ def pruned_replays(seeds: int, size: int = 300) -> list[dict[str, Any]]:
                             raise optuna.TrialPruned
                     return float(run.final)
 
-                study = optuna.create_study(
-                    direction="maximize", sampler=optuna.samplers.RandomSampler(seed), pruner=pruner
-                )
+                sampler: optuna.samplers.BaseSampler = optuna.samplers.RandomSampler(seed)
+                if isinstance(pruner, SpareRandomDraws):
+                    sampler = RandomShareSampler(sampler, share=0.2, seed=seed)
+                study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
                 study.set_metric_names(["accuracy"])
                 study.optimize(objective, n_trials=size)
                 start = time.perf_counter()
                 report = analyze(study, importance=False, seed=seed)
+                seconds = time.perf_counter() - start
+                # Pruned trials of the analysed sample (none when the random draws are spared).
+                pruned = [
+                    t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED
+                    and (not report.random_draws_only or t.user_attrs.get(RANDOM_DRAW_ATTR))
+                ]
+                finals = np.array([chosen[t.number].final for t in pruned])
+                recorded = np.array([t.value for t in pruned if t.value is not None])
+                completed = np.sort([t.value for t in study.trials if t.value is not None
+                                     and t.state == optuna.trial.TrialState.COMPLETE])[::-1]
+                # The tail above every pruned trial's recorded value: no known violation.
+                safe_k = int(np.sum(completed > recorded.max())) if recorded.size else completed.size
+                safe = (
+                    analyze(study, importance=False, seed=seed, tail=safe_k)
+                    if safe_k >= 12 else None
+                )
+                threshold = report.fit.threshold if report.fit is not None else math.nan
                 row: dict[str, Any] = {
                     "cell": f"{name}/{label}",
                     "rep": seed,
@@ -332,8 +359,17 @@ def pruned_replays(seeds: int, size: int = 300) -> list[dict[str, Any]]:
                     "best": report.best,
                     "refusal": report.refusal,
                     "inside": report.best is not None and report.best in full.best_interval,
+                    "covers": report.best_interval is not None
+                    and full.best in report.best_interval,
                     "warned": any("already reached" in w for w in report.warnings),
-                    "seconds": time.perf_counter() - start,
+                    "n_tail": report.fit.n_tail if report.fit is not None else None,
+                    # pruned trials whose real final value lies inside the fitted tail
+                    "violations": int(np.sum(finals >= threshold)),
+                    "safe_tail": safe_k,
+                    "safe_best": None if safe is None else safe.best,
+                    "safe_inside": safe is not None and safe.best is not None
+                    and safe.best in full.best_interval,
+                    "seconds": seconds,
                 }
                 _append("pruned", row)
                 rows.append(row)
@@ -410,15 +446,18 @@ def print_pruned() -> None:
         return
     print("\n### Pruned replays\n")
     print("| search / pruner | seeds | completed (median) | resource used | estimate inside the "
-          "unpruned 95% CI | median abs. difference | seeds warned |")
-    print("|---|---|---|---|---|---|---|")
+          "unpruned 95% CI | CI holds the unpruned estimate | median abs. difference | pruned "
+          "trials inside the tail (median) | seeds warned |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for cell in sorted({r["cell"] for r in rows}):
         group = [r for r in rows if r["cell"] == cell]
         diffs = [abs(r["best"] - r["full_best"]) for r in group if r["best"] is not None]
         print(f"| {cell} | {len(group)} | {statistics.median(r['completed'] for r in group):.0f} "
               f"| {statistics.median(r['resource'] for r in group):.2f} "
               f"| {sum(r['inside'] for r in group)}/{len(group)} "
+              f"| {sum(r['covers'] for r in group)}/{len(group)} "
               f"| {statistics.median(diffs) if diffs else math.nan:.2g} "
+              f"| {statistics.median(r['violations'] for r in group):.0f} "
               f"| {sum(r['warned'] for r in group)}/{len(group)} |")
 
 

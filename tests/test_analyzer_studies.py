@@ -174,3 +174,39 @@ def test_pruned_trials_inside_the_tail_are_counted() -> None:
     report = tune_extras.analyze(table, direction="minimize")
     notes = [w for w in report.warnings if "already reached values inside the fitted tail" in w]
     assert len(notes) == 1 and notes[0].startswith("2 pruned trials")
+    assert report.verdict[0].startswith("the pruner stopped 2 trials")
+    assert "SpareRandomDraws" in report.verdict[0]
+
+
+def test_spared_random_draws_finish_and_are_analysed_alone() -> None:
+    """Successive halving stops most trials; behind SpareRandomDraws the RandomShareSampler's
+    draws all finish, and the analyzer fits them alone, unpruned."""
+    from tune_extras.optuna._spare_random import SpareRandomDraws
+
+    def objective(trial: optuna.Trial) -> float:
+        final = _bowl(trial)
+        for step in range(1, 28):
+            trial.report(final + 2.0 / step, step)
+            if trial.should_prune():
+                raise optuna.TrialPruned
+        return final
+
+    study = optuna.create_study(
+        sampler=RandomShareSampler(optuna.samplers.TPESampler(seed=5), share=0.3, seed=5),
+        pruner=SpareRandomDraws(optuna.pruners.SuccessiveHalvingPruner(reduction_factor=3)),
+    )
+    study.optimize(objective, n_trials=200)
+    marked = [t for t in study.trials if t.user_attrs.get("tune_extras.random_draw")]
+    assert marked and all(t.state == optuna.trial.TrialState.COMPLETE for t in marked)
+    others = [t for t in study.trials if t not in marked]
+    assert sum(t.state == optuna.trial.TrialState.PRUNED for t in others) > len(others) / 2
+    report = tune_extras.analyze(study, importance=False)
+    assert report.random_draws_only and report.trial_counts["pruned"] == 0
+    assert report.trial_counts["used"] == len(marked)
+
+
+def test_spare_random_draws_validates_its_pruner() -> None:
+    from tune_extras.optuna._spare_random import SpareRandomDraws
+
+    with pytest.raises(ValueError, match="pruner must be an optuna BasePruner"):
+        SpareRandomDraws("median")  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -199,6 +200,9 @@ def analyze(
         trials_to_reach=found.targets,
     )
     notes = _warnings(sampler, sample, check, direction, fit, assume_random)
+    inside = _pruned_inside(sample, direction, fit)
+    if inside:
+        found = replace(found, verdict=(PRUNED_INSIDE.format(inside=inside), *found.verdict))
     return StudyReport(
         fit=fit,
         tuning_curve=tuning_curve,
@@ -341,20 +345,33 @@ def _pruning_notes(sample: Sample, direction: str, fit: NearOptimumFit) -> list[
     improves with training ends at least that good, so a pruned trial already better than the
     threshold would have finished inside the tail, against the assumption.
     """
-    sign = 1.0 if direction == "minimize" else -1.0
-    inside = int(np.sum(sign * sample.pruned_last <= sign * fit.threshold))
     notes = [
         f"{sample.n_worse} pruned trials are assumed worse than the fitted tail (threshold "
         f"{fit.threshold:.4g}); a pruner that stops good trials biases the estimates"
     ]
+    inside = _pruned_inside(sample, direction, fit)
     if inside:
         notes.append(
             f"{inside} pruned trials had already reached values inside the fitted tail when they "
-            "were stopped: the pruner stopped trials that belong to the tail, so the best possible "
-            f"value is estimated too {'high' if sign > 0 else 'low'}; fit a smaller tail (tail=) or "
-            "prune later"
+            "were stopped: the pruner stopped trials that belong to the tail"
         )
     return notes
+
+
+def _pruned_inside(sample: Sample, direction: str, fit: NearOptimumFit) -> int:
+    """Pruned trials whose recorded value (where their curve stood when stopped) is already
+    inside the fitted tail."""
+    sign = 1.0 if direction == "minimize" else -1.0
+    return int(np.sum(sign * sample.pruned_last <= sign * fit.threshold))
+
+
+#: Verdict for a pruned study whose pruner stopped trials inside the tail.
+PRUNED_INSIDE = (
+    "the pruner stopped {inside} trials that had already reached the best values (the fitted "
+    "tail), so the completed trials are not the best of a random search and the estimates below "
+    "are biased (in replayed searches, toward a too good best value); for a reliable estimate, "
+    "keep a share of random draws unpruned (RandomShareSampler with SpareRandomDraws)"
+)
 
 
 def _importance(study: Any, objective: int | None) -> dict[str, float] | None:
