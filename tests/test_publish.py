@@ -28,9 +28,9 @@ def _trials_snapshot(study: optuna.Study) -> str:
     )
 
 
-@pytest.fixture()
-def stored(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path}/study.db"
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('publish')}/study.db"
     study = optuna.create_study(storage=url, study_name="pub",
                                 sampler=optuna.samplers.RandomSampler(seed=0))
 
@@ -44,10 +44,16 @@ def stored(tmp_path: Path) -> str:
     return url
 
 
-def test_publish_writes_a_note_and_figures_and_no_trial(stored: str, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def report(stored: str) -> tune_extras.StudyReport:
+    return tune_extras.analyze(stored)
+
+
+def test_publish_writes_a_note_and_figures_and_no_trial(
+    stored: str, report: tune_extras.StudyReport, tmp_path: Path
+) -> None:
     from optuna.artifacts import FileSystemArtifactStore, get_all_artifact_meta
 
-    report = tune_extras.analyze(stored)
     study = optuna.load_study(study_name="pub", storage=stored)
     before = _trials_snapshot(study)
     store_dir = tmp_path / "artifacts"
@@ -60,16 +66,18 @@ def test_publish_writes_a_note_and_figures_and_no_trial(stored: str, tmp_path: P
     metas = get_all_artifact_meta(study)
     names = sorted(meta.filename for meta in metas)
     assert "tune-extras-tuning_curve.svg" in names and "tune-extras-tail.svg" in names
+    assert "tune-extras-pruning.svg" not in names  # no trial was pruned: not shown
     assert all(meta.mimetype == "image/svg+xml" for meta in metas)
     assert len(list(store_dir.iterdir())) == len(metas)
     # publishing again replaces the note
     assert report.publish(study) == optuna_dashboard.get_note(study)
 
 
-def test_a_read_only_study_cannot_be_published_to(stored: str) -> None:
+def test_a_read_only_study_cannot_be_published_to(
+    stored: str, report: tune_extras.StudyReport
+) -> None:
     from tune_extras.optuna._loader import load_study
 
-    report = tune_extras.analyze(stored)
     with pytest.raises(ValueError, match="opened read-only"):
         report.publish(load_study(stored))
     other = optuna.create_study(study_name="other")

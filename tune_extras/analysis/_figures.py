@@ -155,8 +155,9 @@ def learning_curves(report: StudyReport) -> Figure:
         if part.empty:
             continue
         curves = [g[["step", "value"]].to_numpy() for _, g in part.groupby("number", sort=True)]
+        # drawn as pixels inside vector output (SVG/PDF): thousands of curves stay small
         ax.add_collection(LineCollection(curves, colors=colour, linewidths=0.7, alpha=alpha,
-                                         label=f"{label} ({len(curves)})"))
+                                         label=f"{label} ({len(curves)})", rasterized=True))
         if state == "PRUNED":
             ends = np.array([c[-1] for c in curves])
             ax.plot(ends[:, 0], ends[:, 1], "x", color=colour, ms=4, label="where pruned")
@@ -172,6 +173,8 @@ def pruning(report: StudyReport) -> Figure:
     data = _frames.pruning(report)
     if data.empty:
         raise ValueError("the trials reported no intermediate values (no steps to count)")
+    if not data["outcome"].eq("pruned").any():
+        raise ValueError("no trial was pruned, so pruning saved nothing")
     total = data[data["outcome"] == "all"].iloc[0]
     fig, ax = _figure(
         f"Compute saved by pruning: {total['saved']:.0%} of the training steps "

@@ -158,7 +158,7 @@ def _tables(report: StudyReport) -> str:
         from tune_extras.analysis._frames import pruning
 
         saved = pruning(report)
-        if not saved.empty:
+        if saved["outcome"].eq("pruned").any():
             pruned = [(str(r.outcome), f"{r.trials}", f"{r.steps_run:,.0f}",
                      f"{r.steps_if_completed:,.0f}", f"{r.saved:.0%}")
                       for r in saved.itertuples()]
@@ -180,20 +180,21 @@ def body(report: StudyReport, figures: tuple[str, ...] = tuple(_figures.FIGURES)
             f"{_figures_html(report, figures)}{_tables(report)}</div>")
 
 
-def page(report: StudyReport) -> str:
-    """A complete, self-contained HTML document."""
+def page(report: StudyReport, note: str | None = None) -> str:
+    """A complete, self-contained HTML document (``note``: a sentence at its foot)."""
     from tune_extras import __version__
 
     title = f"tune-extras report: {report.study_name or 'study'}"
+    foot = f'<p class="te-note" style="margin-top:2em">{_esc(note)}</p>' if note else ""
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_esc(title)}</title><style>body{{margin:1.5em}}{_STYLE}</style></head><body>"
-        f"{body(report)}"
-        f'<p class="te-note" style="margin-top:2em">Made by tune-extras {_esc(__version__)}. How '
-        "to read each number, its assumptions and failure modes: the tune-extras docs, "
-        "&ldquo;How to read the report&rdquo;.</p></body></html>\n"
+        f"{body(report)}{foot}"
+        f'<p class="te-note">Made by tune-extras {_esc(__version__)}. How to read each number, '
+        "its assumptions and failure modes: the tune-extras docs, &ldquo;How to read the "
+        "report&rdquo;.</p></body></html>\n"
     )
 
 

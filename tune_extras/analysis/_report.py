@@ -364,12 +364,13 @@ class StudyReport:
         return path
 
     # ----- HTML -----------------------------------------------------------------------------
-    def to_html(self, path: str | Path | None = None) -> str:
+    def to_html(self, path: str | Path | None = None, *, note: str | None = None) -> str:
         """A self-contained HTML page (no script, no network: figures are inline SVG); written
-        to ``path`` when given. Figures need matplotlib; without it the page has the tables."""
+        to ``path`` when given. ``note``: a sentence shown at the page's foot (a data licence,
+        say). Figures need matplotlib; without it the page has the tables."""
         from tune_extras.analysis._html import page
 
-        html = page(self)
+        html = page(self, note)
         if path is not None:
             Path(path).write_text(html, encoding="utf-8")
         return html
