@@ -11,25 +11,41 @@ Metrics per (problem, method, seed):
 * ``best_stopped``: 1 if the sampled configuration with the best final value was stopped early;
 * ``regret_at_25pct`` / ``regret_at_50pct``: anytime regret, of the best configuration completed
   once 25% / 50% of the no-pruning resource is spent (inf when none has completed by then);
-* ``ms_per_decision``: wall time of the method's decisions per reported value.
+* ``ms_per_decision`` / ``ms_median``: wall time of the method's decisions per reported value,
+  mean and median (the mean carries the occasional recalibration of the learning-curve rule).
 
 Methods: tune-extras' SuccessiveHalvingPruner (max_resource given, and all "auto"),
-HyperbandPruner and LearningCurvePruner (and its Ray twin, LearningCurveScheduler, driven like
-Ray's schedulers: the same decisions, so the same numbers); no pruning, Optuna's MedianPruner,
-SuccessiveHalvingPruner, HyperbandPruner and WilcoxonPruner (defaults except where stated), and
-Ray Tune's ASHAScheduler and MedianStoppingRule driven directly as the Python objects Ray's
-controller calls (no Ray runtime needed; same decisions). Ray's synchronous HyperBandScheduler
-pauses trials and needs the real controller: not included. Other pruners plug in by adding an
-entry to ``_optuna_pruners`` or ``_ray_schedulers``.
+HyperbandPruner (``max_resource`` given, ``min_resource=1`` as Optuna's) and
+LearningCurvePruner (and their Ray twins, SuccessiveHalvingScheduler, HyperbandScheduler and
+LearningCurveScheduler, driven like Ray's schedulers: the same decisions, so the same numbers); no
+pruning, Optuna's MedianPruner, SuccessiveHalvingPruner, HyperbandPruner and WilcoxonPruner
+(defaults except where stated), and Ray Tune's ASHAScheduler and MedianStoppingRule driven directly
+as the Python objects Ray's controller calls (no Ray runtime needed; same decisions). Ray's
+synchronous HyperBandScheduler pauses trials and needs the real controller: not included. Other
+pruners plug in by adding an entry to ``_optuna_pruners`` or ``_ray_schedulers``.
+
+Every study is named after its problem and seed, so Optuna's HyperbandPruner, which assigns
+brackets by a hash of the study name, gives the same numbers in every run.
+
+Runs are cached, one JSON line per (problem, method, seed, budget), in
+``benchmarks/results/pruners/runs.jsonl``, keyed also by a fingerprint of the code the method runs
+(tune-extras' sources for our methods, the package version for Optuna's and Ray's), so an
+interrupted or repeated command only computes what is missing or what changed. Run a part with
+``python -m benchmarks.suite_pruners --problems alexnet --methods ours-lc,optuna-hyperband``.
 """
 
 from __future__ import annotations
 
+import argparse
+import ast
+import hashlib
+import json
 import math
 import time
 import warnings
 from collections.abc import Callable
-from functools import partial
+from functools import cache, partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,6 +53,25 @@ import optuna
 
 from benchmarks.problems import CurveProblem, get_curve_problem
 from tune_extras.optuna import HyperbandPruner, LearningCurvePruner, SuccessiveHalvingPruner
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "benchmarks" / "results" / "pruners" / "runs.jsonl"
+_SOURCES = {  # what our methods' decisions depend on
+    "lc": (
+        "tune_extras/_validation.py",
+        "tune_extras/curves",
+        "tune_extras/optuna/_learning_curve.py",
+        "tune_extras/ray/_learning_curve.py",
+        "tune_extras/ray/_scheduler.py",
+    ),
+    "halving": (
+        "tune_extras/_validation.py",
+        "tune_extras/halving",
+        "tune_extras/optuna/_halving.py",
+        "tune_extras/ray/_halving.py",
+        "tune_extras/ray/_scheduler.py",
+    ),
+}
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
@@ -49,6 +84,7 @@ METRICS = (
     "regret_at_25pct",
     "regret_at_50pct",
     "ms_per_decision",
+    "ms_median",
 )
 QUICK_PROBLEMS = ("deberta-v3-base", "synthetic-pow3")
 FULL_PROBLEMS = (
@@ -56,6 +92,7 @@ FULL_PROBLEMS = (
     "deberta-base",
     "alexnet",
     "torch-mlp-digits",
+    "torch-cnn-digits",
     "torch-mlp-tabular",
     "synthetic-pow3",
 )
@@ -85,14 +122,18 @@ def _known_length(trial: optuna.trial.FrozenTrial) -> int:
 
 
 def run_optuna(
-    problem: CurveProblem, configs: list[dict[str, Any]], pruner: optuna.pruners.BasePruner
-) -> tuple[list[int], list[float], float, int]:
-    """Sequential study with ``pruner``: per-trial units used, final values (NaN if stopped)."""
-    study = optuna.create_study(direction=problem.direction, pruner=pruner)
+    problem: CurveProblem,
+    configs: list[dict[str, Any]],
+    pruner: optuna.pruners.BasePruner,
+    seed: int,
+) -> tuple[list[int], list[float], list[float]]:
+    """Sequential study with ``pruner``: units used, final values (NaN if stopped), decision times."""
+    study = optuna.create_study(
+        study_name=f"pruners-{problem.name}-{seed}", direction=problem.direction, pruner=pruner
+    )
     used: list[int] = []
     finals: list[float] = []
-    decision_time = 0.0
-    decisions = 0
+    times: list[float] = []
     for config in configs:
         curve = problem.curve(config)
         trial = study.ask()
@@ -106,8 +147,7 @@ def run_optuna(
             trial.report(float(value), step)
             start = time.perf_counter()
             prune = trial.should_prune()
-            decision_time += time.perf_counter() - start
-            decisions += 1
+            times.append(time.perf_counter() - start)
             if prune and step < len(curve):
                 stopped = True
                 break
@@ -122,7 +162,7 @@ def run_optuna(
         else:
             study.tell(trial, final)
             finals.append(final)
-    return used, finals, decision_time, decisions
+    return used, finals, times
 
 
 class _FakeTrial:
@@ -143,7 +183,11 @@ class _FakeController:
 def _ray_schedulers(problem: CurveProblem) -> dict[str, Callable[[], Any]]:
     from ray.tune.schedulers import ASHAScheduler, MedianStoppingRule
 
-    from tune_extras.ray import LearningCurveScheduler
+    from tune_extras.ray import (
+        HyperbandScheduler,
+        LearningCurveScheduler,
+        SuccessiveHalvingScheduler,
+    )
 
     mode = "min" if problem.direction == "minimize" else "max"
     return {
@@ -161,12 +205,18 @@ def _ray_schedulers(problem: CurveProblem) -> dict[str, Callable[[], Any]]:
         "ours-lc-ray": lambda: LearningCurveScheduler(
             metric="value", mode=mode, max_t=lambda config: len(problem.curve(config))
         ),
+        "ours-sha-ray": lambda: SuccessiveHalvingScheduler(
+            metric="value", mode=mode, max_t=problem.max_resource
+        ),
+        "ours-hyperband-ray": lambda: HyperbandScheduler(
+            metric="value", mode=mode, max_t=problem.max_resource
+        ),
     }
 
 
 def run_ray(
     problem: CurveProblem, configs: list[dict[str, Any]], scheduler: Any, seed: int
-) -> tuple[list[int], list[float], float, int]:
+) -> tuple[list[int], list[float], list[float]]:
     """Drive a Ray Tune scheduler object directly, as Ray's controller calls it, trial by trial."""
     from ray.tune.schedulers import TrialScheduler
 
@@ -174,8 +224,7 @@ def run_ray(
     controller = _FakeController()
     used: list[int] = []
     finals: list[float] = []
-    decision_time = 0.0
-    decisions = 0
+    times: list[float] = []
     for number, config in enumerate(configs):
         trial = _FakeTrial(str(number), config)
         scheduler.on_trial_add(controller, trial)
@@ -189,8 +238,7 @@ def run_ray(
             action = scheduler.on_trial_result(
                 controller, trial, {"training_iteration": step, "value": float(value)}
             )
-            decision_time += time.perf_counter() - start
-            decisions += 1
+            times.append(time.perf_counter() - start)
             if action == TrialScheduler.STOP and step < len(curve):
                 stopped = True
                 break
@@ -199,7 +247,7 @@ def run_ray(
         result = {"training_iteration": steps, "value": float(curve[steps - 1])}
         scheduler.on_trial_complete(controller, trial, result)
         finals.append(math.nan if stopped else float(curve[-1]))
-    return used, finals, decision_time, decisions
+    return used, finals, times
 
 
 def _score(
@@ -229,30 +277,111 @@ def _score(
     }
 
 
+def _code(file: Path) -> bytes:
+    """A module's code without its docstrings and comments (editing prose keeps the cache)."""
+    tree = ast.parse(file.read_text())
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            if isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+                body[0] = ast.Pass()
+    return ast.dump(tree).encode()
+
+
+@cache
+def _fingerprint(method: str) -> str:
+    """What a cached run depends on: our code for our methods, the package for the others."""
+    if method.startswith("ours"):
+        digest = hashlib.sha256()
+        for name in _SOURCES["lc" if method.startswith("ours-lc") else "halving"]:
+            path = ROOT / name
+            for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+                digest.update(_code(file))
+        return digest.hexdigest()[:16]
+    if method.startswith("ray"):
+        import ray
+
+        return f"ray-{ray.__version__}"
+    return f"optuna-{optuna.__version__}"
+
+
+def _load_cache(path: Path) -> dict[tuple[str, str, int, int, str], dict[str, Any]]:
+    rows: dict[tuple[str, str, int, int, str], dict[str, Any]] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                key = (row["problem"], row["method"], row["seed"], row["budget"], row["code"])
+                rows[key] = row
+    return rows
+
+
 def run(
-    seeds: int = 5, budget: int = 100, quick: bool = False, problems: tuple[str, ...] | None = None
+    seeds: int = 5,
+    budget: int = 100,
+    quick: bool = False,
+    problems: tuple[str, ...] | None = None,
+    methods: tuple[str, ...] | None = None,
+    cache_path: Path | None = CACHE,
 ) -> list[dict[str, Any]]:
+    """One row per (problem, method, seed); cached runs are read back, missing ones computed."""
     names = problems or (QUICK_PROBLEMS if quick else FULL_PROBLEMS)
+    cached = _load_cache(cache_path) if cache_path is not None else {}
     rows = []
     for name in names:
         problem = get_curve_problem(name)
         for seed in range(seeds):
-            configs = problem.sample_configs(budget, seed)
-            runners: dict[str, Callable[[], tuple[list[int], list[float], float, int]]] = {
-                label: partial(run_optuna, problem, configs, factory())
-                for label, factory in _optuna_pruners(problem.max_resource).items()
+            configs: list[dict[str, Any]] | None = None
+            factories: dict[str, Callable[[], Any]] = {
+                **_optuna_pruners(problem.max_resource),
+                **_ray_schedulers(problem),
             }
-            for label, factory in _ray_schedulers(problem).items():
-                runners[label] = partial(run_ray, problem, configs, factory(), seed)
-            for method, runner in runners.items():
-                used, finals, seconds, decisions = runner()
-                rows.append(
-                    {
-                        "problem": name,
-                        "method": method,
-                        "seed": seed,
-                        **_score(problem, configs, used, finals),
-                        "ms_per_decision": 1e3 * seconds / max(decisions, 1),
-                    }
-                )
+            for method, factory in factories.items():
+                if methods is not None and method not in methods:
+                    continue
+                key = (name, method, seed, budget, _fingerprint(method))
+                if key in cached:
+                    rows.append(cached[key])
+                    continue
+                if configs is None:
+                    configs = problem.sample_configs(budget, seed)
+                runner: Callable[[], tuple[list[int], list[float], list[float]]]
+                if method.startswith("ray") or method.endswith("-ray"):
+                    runner = partial(run_ray, problem, configs, factory(), seed)
+                else:
+                    runner = partial(run_optuna, problem, configs, factory(), seed)
+                used, finals, times = runner()
+                row = {
+                    "problem": name,
+                    "method": method,
+                    "seed": seed,
+                    "budget": budget,
+                    "code": key[-1],
+                    **_score(problem, configs, used, finals),
+                    "ms_per_decision": 1e3 * float(np.mean(times)) if times else 0.0,
+                    "ms_median": 1e3 * float(np.median(times)) if times else 0.0,
+                }
+                rows.append(row)
+                if cache_path is not None:
+                    cache_path.parent.mkdir(parents=True, exist_ok=True)
+                    with cache_path.open("a") as handle:
+                        handle.write(json.dumps(row) + "\n")
     return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.suite_pruners")
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--budget", type=int, default=100)
+    parser.add_argument("--problems", default=",".join(FULL_PROBLEMS))
+    parser.add_argument("--methods", default=None, help="comma-separated (default: all)")
+    args = parser.parse_args(argv)
+    from benchmarks.__main__ import print_summary, summarise
+
+    methods = tuple(args.methods.split(",")) if args.methods else None
+    rows = run(args.seeds, args.budget, problems=tuple(args.problems.split(",")), methods=methods)
+    print_summary(summarise(rows, METRICS), METRICS)
+
+
+if __name__ == "__main__":
+    main()

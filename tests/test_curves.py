@@ -11,16 +11,25 @@ from hypothesis import strategies as st
 
 from tune_extras.curves import (
     DEFAULT_SCALE,
+    DEFAULT_SETTINGS,
     Curve,
+    CurveSettings,
     ExtrapolationRule,
-    _model,
+    conformal_level,
     conformal_scale,
     curve_scores,
     default_shapes,
     extrapolate,
     interval_score,
+    lognormal_scale,
 )
-from tune_extras.curves._population import population_probability
+from tune_extras.curves._population import (
+    leave_one_out_probabilities,
+    pairs_at,
+    population_probability,
+)
+
+NO_WARMUP = CurveSettings(warmup_fraction=0.0)
 
 T = np.arange(1, 31, dtype=float)
 
@@ -47,7 +56,7 @@ T = np.arange(1, 31, dtype=float)
 def test_noise_free_curves_on_the_grid_are_extrapolated_exactly(
     curve: np.ndarray, truth: float
 ) -> None:
-    prediction = extrapolate(T, curve, target_step=100, warmup_fraction=0.0)
+    prediction = extrapolate(T, curve, target_step=100, settings=NO_WARMUP)
     assert prediction.mean == pytest.approx(truth, abs=1e-6)
     low, high = prediction.interval(0.9)
     assert low - 1e-6 <= truth <= high + 1e-6
@@ -89,7 +98,7 @@ def test_flat_warm_up_is_left_out_of_the_fit() -> None:
     loss = np.where(T <= 3, 2.3, 0.2 + 2.0 * T**-0.6) + 0.005 * rng.standard_normal(T.size)
     truth = 0.2 + 2.0 * 100**-0.6
     skipped = extrapolate(T, loss, 100).with_scale(DEFAULT_SCALE)
-    kept = extrapolate(T, loss, 100, warmup_fraction=0.0).with_scale(DEFAULT_SCALE)
+    kept = extrapolate(T, loss, 100, settings=NO_WARMUP).with_scale(DEFAULT_SCALE)
     low, high = skipped.interval(0.9)
     assert low < truth < high
     assert high - low < 0.25 * np.subtract(*kept.interval(0.9)[::-1])
@@ -152,13 +161,12 @@ def test_scale_stretches_intervals_around_the_mean() -> None:
     assert p.with_scale(2.0).std == pytest.approx(2 * p.std)
 
 
-def test_long_curves_are_binned_with_their_noise_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_long_curves_are_binned_with_their_noise_kept() -> None:
     rng = np.random.default_rng(3)
     t = np.arange(1, 2001, dtype=float)
     y = 0.2 + t**-0.4 + 0.01 * rng.standard_normal(t.size)
     binned = extrapolate(t, y, 5000)
-    monkeypatch.setattr(_model, "MAX_POINTS", 10_000)
-    exact = extrapolate(t, y, 5000)
+    exact = extrapolate(t, y, 5000, settings=CurveSettings(max_points=10_000))
     assert binned.mean == pytest.approx(exact.mean, abs=0.002)
     assert binned.std == pytest.approx(exact.std, rel=0.3)
 
@@ -181,6 +189,36 @@ def test_bad_curves_are_rejected_with_the_reason(
         extrapolate(steps, values, target)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"warmup_fraction": 1.0}, "warmup_fraction"),
+        ({"evidence_power": 0}, "evidence_power"),
+        ({"discrepancy": -1}, "discrepancy"),
+        ({"discrepancy": "0.5"}, "discrepancy"),
+        ({"min_points": 2}, "min_points"),
+        ({"min_points": True}, "min_points"),
+        ({"max_points": 3}, "max_points"),
+        ({"default_scale": 0}, "default_scale"),
+        ({"fractions": (0.3, 0.1)}, "fractions"),
+        ({"fractions": (0.1, 1.0)}, "fractions"),
+    ],
+)
+def test_settings_validate_every_constant(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        CurveSettings(**kwargs)
+
+
+def test_settings_reach_the_model() -> None:
+    y = 0.5 + T**-0.6 + 0.01 * np.sin(T)
+    base = extrapolate(T, y, 60)
+    assert extrapolate(T, y, 60, settings=DEFAULT_SETTINGS).mean == base.mean
+    wider = extrapolate(T, y, 60, settings=CurveSettings(discrepancy=2.0))
+    assert wider.mean == pytest.approx(base.mean, rel=0.05) and wider.std > base.std
+    with pytest.raises(ValueError, match="at least 6 points"):
+        extrapolate(T[:5], y[:5], 60, settings=CurveSettings(min_points=6))
+
+
 def test_family_grid() -> None:
     shapes = default_shapes()
     assert len(shapes) == 109
@@ -195,6 +233,35 @@ def test_conformal_scale_known_answers() -> None:
     assert conformal_scale(list(range(1, 20)), 0.9) == 18.0  # ceil(20 * 0.9) = 18th smallest
     assert conformal_scale([3.0] * 8, 0.9) is None  # 9 scores needed at 90%
     assert conformal_scale([5, 1, 4, 2, 3, 9, 8, 7, 6], 0.9) == 9.0
+
+
+def test_weighted_conformal_and_small_sample_scales_known_answers() -> None:
+    scores = [1.0, 2.0, 3.0, 4.0]
+    # Weights 1: shares 1/5, 2/5, 3/5, 4/5 (the new curve's weight 1 at infinity): none reaches 0.9.
+    assert conformal_scale(scores, 0.9, [1, 1, 1, 1]) is None
+    assert conformal_scale(scores, 0.5, [1, 1, 1, 1]) == 3.0  # 3/5 >= 0.5
+    # Equal weights give the unweighted quantile.
+    many = list(range(1, 20))
+    assert conformal_scale(many, 0.9, [1.0] * 19) == conformal_scale(many, 0.9) == 18.0
+    # A heavy score counts more: weights (0.1, 0.1, 0.1, 4) put 4.3/5.3 = 0.81 below 4.0.
+    assert conformal_scale(scores, 0.85, [0.1, 0.1, 0.1, 4.0]) is None
+    assert conformal_scale(scores, 0.8, [0.1, 0.1, 0.1, 4.0]) == 4.0
+    assert conformal_scale(scores, 0.05, [0.1, 0.1, 0.1, 4.0]) == 3.0  # 0.3 / 5.3 >= 0.05
+    # Log-normal bound: exp(mean + t_{0.9, n-1} sd sqrt(1 + 1/n)) on log-scores.
+    from scipy import stats
+
+    logs = np.log(scores)
+    expected = math.exp(logs.mean() + stats.t.ppf(0.9, 3) * logs.std(ddof=1) * math.sqrt(1.25))
+    assert lognormal_scale(scores, 0.9) == pytest.approx(expected, rel=1e-12)
+    assert lognormal_scale([1.0, 2.0], 0.9) is None
+    assert lognormal_scale(scores, 0.9, [0.2, 0.2, 0.2, 0.2]) is not None  # n_eff = 4
+
+
+def test_conformal_level_known_answers() -> None:
+    values = [float(v) / 100 for v in range(1, 40)]  # 39 values: floor(40 * 0.025) = 1st
+    assert conformal_level(values, 0.025) == 0.01
+    assert conformal_level(values[:38], 0.025) is None  # 38 values: floor(39 * 0.025) = 0
+    assert conformal_level(values[:19], 0.05) == 0.01
 
 
 def test_interval_score_is_the_scale_that_reaches_the_final_value() -> None:
@@ -344,20 +411,81 @@ def test_steps_from_zero_count_one_more_unit() -> None:
     assert zero_based.probability == pytest.approx(one_based.probability)
 
 
-def test_study_calibration_uses_finished_curves_once_there_are_enough() -> None:
-    rule = ExtrapolationRule()  # threshold 0.05: the 95% interval, 19 curves
-    noisy = [
-        Curve(i, T, 0.3 + T**-0.5 + 0.02 * np.random.default_rng(i).standard_normal(T.size))
-        for i in range(40)
+def _noisy(n: int, length: int = 30) -> list[Curve]:
+    t = np.arange(1, length + 1, dtype=float)
+    return [
+        Curve(i, t, 0.3 + t**-0.5 + 0.02 * np.random.default_rng(i).standard_normal(t.size))
+        for i in range(n)
     ]
-    scores = [curve_scores(T, np.asarray(c.values), 0.95, fractions=(0.3,))[0.3] for c in noisy]
+
+
+def test_study_calibration_uses_every_curve_that_ended() -> None:
+    rule = ExtrapolationRule()
+    noisy = _noisy(40)
+    scores = [curve_scores(T, np.asarray(c.values), 0.9, fractions=(0.3,))[0.3] for c in noisy]
     assert rule.scale(0.3, []) == DEFAULT_SCALE
-    # Fewer than 19: the default, widened by any finished curve it would have missed.
-    assert rule.scale(0.3, noisy[:5]) == max(DEFAULT_SCALE, *scores[:5])
-    # 40 curves: the 39th smallest score (split conformal at 95%).
-    assert rule.scale(0.31, noisy) == pytest.approx(conformal_scale(scores, 0.95))
-    assert rule.scale(0.3, noisy) == pytest.approx(sorted(scores)[38])
+    # Two scores: the default, widened by any curve it would have missed.
+    assert rule.scale(0.3, noisy[:2]) == max(DEFAULT_SCALE, *scores[:2])
+    # Five: the log-normal bound (no conformal quantile at 90% below 9 scores).
+    assert rule.scale(0.3, noisy[:5]) == pytest.approx(lognormal_scale(scores[:5], 0.9))
+    # Forty: split conformal at 90%, the 37th smallest score (ceil(41 * 0.9)).
+    assert rule.scale(0.31, noisy) == pytest.approx(sorted(scores)[36])
     assert ExtrapolationRule(calibration="fixed").scale(0.3, noisy) == DEFAULT_SCALE
+    # Stopped curves calibrate at their own horizon: a curve stopped at step 15 of a 30-step run
+    # is a curve of 15 points whose 30% prefix predicts its step 15.
+    stopped = [Curve(("s", c.key), c.steps[:15], c.values[:15]) for c in noisy]
+    short = [
+        curve_scores(T[:15], np.asarray(c.values)[:15], 0.9, fractions=(0.3,))[0.3] for c in noisy
+    ]
+    assert rule.scale(0.3, [], stopped) == pytest.approx(sorted(short)[36])
+    # ... and count half as much for a 30-step target: 40 weights of 0.5 still make a quantile.
+    weighted = conformal_scale(short, 0.9, [0.5] * 40)
+    assert rule.scale(0.3, [], stopped, horizon=30) == pytest.approx(weighted)
+
+
+def test_levels_are_per_trial_and_fall_with_a_badly_predicted_trial() -> None:
+    rule = ExtrapolationRule(threshold=0.05)
+    assert rule.levels([]) == (0.025, 0.025)
+    calm = _noisy(10)
+    curve_level, population_level = rule.levels(calm)
+    assert 0 < curve_level <= 0.025 and 0 < population_level <= 0.025
+    # One finished trial that no prediction saw coming (a late drop): the curve level falls to
+    # the probability its predictions gave to ending as well as it did.
+    t = T
+    late = Curve("late", t, np.where(t > 20, 0.05, 0.3 + t**-0.5))
+    dropped, _ = rule.levels([*calm, late])
+    assert dropped < 1e-3
+    assert ExtrapolationRule(calibration="fixed").levels([*calm, late]) == (0.025, 0.025)
+
+
+def test_per_trial_error_on_seeded_curves() -> None:
+    """The guarantee checked by simulation: 400 seeded prior curves, 50 finished at a time.
+
+    For each held-out curve, stop whenever its calibrated probability of ending at least as well
+    as it did falls below the curve level at any calibration prefix: this happens for at most
+    about 2.5% of the curves (measured 0.5-2%; 4% allowed for the spread over 8 splits).
+    """
+    curves = _prior_curves(400, 7)
+    t = np.arange(1, 51, dtype=float)
+    rates = []
+    for split in range(8):
+        order = np.random.default_rng(split).permutation(len(curves))
+        finished = [Curve(int(i), t, curves[i]) for i in order[:50]]
+        rule = ExtrapolationRule(calibration_window=50)
+        level, _ = rule.levels(finished)
+        misses = 0
+        for i in order[50:150]:
+            y = curves[i]
+            for fraction in rule.settings.fractions:
+                k = int(fraction * 50)
+                if k < 4:
+                    continue
+                p = extrapolate(t[:k], y[:k], 50).with_scale(rule.scale(k / 50, finished))
+                if float(p.cdf(y[-1])) < level:
+                    misses += 1
+                    break
+        rates.append(misses / 100)
+    assert np.mean(rates) <= 0.04
 
 
 @pytest.mark.parametrize(
@@ -366,15 +494,15 @@ def test_study_calibration_uses_finished_curves_once_there_are_enough() -> None:
         ({"direction": "up"}, "direction"),
         ({"threshold": 0}, "threshold"),
         ({"rank": 0}, "rank"),
+        ({"direction": "min"}, "direction"),
+        ({"threshold": "0.05"}, "threshold must be a finite number"),
+        ({"rank": True}, "rank"),
         ({"min_finished": 0}, "min_finished"),
         ({"min_step": -1}, "min_step"),
         ({"calibration": "auto"}, "calibration"),
-        ({"default_scale": 0}, "default_scale"),
-        ({"min_calibration_curves": 18}, "min_calibration_curves"),
+        ({"settings": {"discrepancy": 1}}, "settings"),
         ({"min_population": 2}, "min_population"),
-        ({"evidence_power": 0}, "evidence_power"),
-        ({"warmup_fraction": 1}, "warmup_fraction"),
-        ({"discrepancy": -1}, "discrepancy"),
+        ({"calibration_window": 10}, "calibration_window"),
     ],
 )
 def test_rule_validates_its_arguments(kwargs: dict, message: str) -> None:
@@ -383,6 +511,52 @@ def test_rule_validates_its_arguments(kwargs: dict, message: str) -> None:
 
 
 # -------------------------------------------------------------------------------- population
+def test_pairs_are_taken_at_the_same_relative_time_of_each_run() -> None:
+    """Regression: a finished run shorter than the current step was paired as (final, final)."""
+    short = (np.arange(1, 11, dtype=float), np.linspace(1.0, 0.1, 10))
+    long = (np.arange(1, 101, dtype=float), np.linspace(2.0, 0.0, 100))
+    assert pairs_at(0.5, [short, long]) == [(0.6, 0.1), (pytest.approx(1.0101, abs=1e-4), 0.0)]
+    assert pairs_at(0.01, [short]) == []  # no report by then: no pair
+
+
+def test_long_climbing_run_is_not_stopped_by_shorter_finished_runs() -> None:
+    """The issue's case: accuracy runs of 10 epochs finished; a 100-epoch run at epoch 20."""
+    rule = ExtrapolationRule("maximize")
+    finished = []
+    for j in range(8):
+        t = np.arange(1, 11, dtype=float)
+        finished.append(Curve(j, t, 0.8 + 0.01 * j - 0.5 * np.exp(-t / 3)))
+    t = np.arange(1, 21, dtype=float)
+    running = Curve("long", t, 0.9 - 0.5 * np.exp(-t / 30))  # ends near 0.9 at epoch 100
+    decision = rule.decide(running, 100, finished)
+    assert not decision.stop
+    assert decision.population_probability is not None and decision.population_probability > 0.5
+    assert decision.curve_probability is not None and decision.curve_probability > 0.5
+
+
+def test_leave_one_out_probabilities_match_refitting() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.random(12)
+    pairs = list(zip(x, 0.5 * x + 0.1 * rng.standard_normal(12), strict=True))
+    refit = [
+        population_probability(x_j, pairs[:j] + pairs[j + 1 :], z_j)
+        for j, (x_j, z_j) in enumerate(pairs)
+    ]
+    np.testing.assert_allclose(leave_one_out_probabilities(pairs), refit, atol=1e-12)
+    assert leave_one_out_probabilities(pairs[:5]).size == 0
+
+
+def test_a_reused_key_with_another_curve_is_rebuilt() -> None:
+    """Regression (stale state): cached curves are checked, not trusted, when a key comes back."""
+    rule = ExtrapolationRule(min_finished=1)
+    old = [Curve(("study", 0), T, 0.1 + T**-0.5)]
+    new = [Curve(("study", 0), T, 0.6 + T**-0.5)]  # same key, a new study's trial
+    running = Curve("r", T[:10], 0.3 + T[:10] ** -0.5)
+    assert rule.decide(running, 30, old).reference == pytest.approx(0.1 + 30**-0.5)
+    assert rule.decide(running, 30, new).reference == pytest.approx(0.6 + 30**-0.5)
+    assert not rule.decide(running, 30, new).stop
+
+
 def test_population_line_stops_only_when_order_persists() -> None:
     rng = np.random.default_rng(0)
     now = rng.uniform(0.5, 1.0, 20)

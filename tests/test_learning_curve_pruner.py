@@ -80,6 +80,27 @@ def test_pruner_reads_each_trials_length_from_a_callable() -> None:
     assert pruner.decide(study, pruned).stop
 
 
+def test_long_run_still_climbing_is_kept_when_shorter_runs_finished() -> None:
+    """Regression: with ``max_resource=lambda t: t.params["epochs"]`` the finished 10-epoch runs
+    were paired with a 100-epoch run at epoch 20 as (final, final): P = 0, pruned, although its
+    own curve gave P = 0.92."""
+    study = optuna.create_study(
+        direction="maximize",
+        pruner=LearningCurvePruner(max_resource=lambda t: t.params["epochs"]),
+    )
+    for j in range(8):
+        trial = study.ask({"epochs": optuna.distributions.IntDistribution(10, 10)})
+        for step in range(1, 11):
+            trial.report(0.8 + 0.01 * j - 0.5 * math.exp(-step / 3), step)
+        study.tell(trial, 0.8 + 0.01 * j - 0.5 * math.exp(-10 / 3))
+    long = study.ask({"epochs": optuna.distributions.IntDistribution(100, 100)})
+    for step in range(1, 21):
+        long.report(0.9 - 0.5 * math.exp(-step / 30), step)
+        assert not long.should_prune(), step
+    decision = study.pruner.decide(study, study._storage.get_trial(long._trial_id))
+    assert decision.population_probability is not None and decision.population_probability > 0.5
+
+
 def test_nan_report_prunes_and_maximize_direction() -> None:
     study = optuna.create_study(direction="maximize", pruner=LearningCurvePruner(max_resource=20))
     for _ in range(3):
@@ -117,6 +138,11 @@ def test_multi_objective_study_is_rejected() -> None:
         ({"n_startup_trials": 0}, "n_startup_trials"),
         ({"n_warmup_steps": -1}, "n_warmup_steps"),
         ({"threshold": 1.5}, "threshold"),
+        ({"threshold": "0.05"}, "threshold must be a finite number"),
+        ({"n_startup_trials": True}, "n_startup_trials"),
+        ({"n_warmup_steps": 1.5}, "n_warmup_steps"),
+        ({"rank": 0}, "rank"),
+        ({"default_scale": -1}, "default_scale"),
         ({"calibration": "none"}, "calibration"),
     ],
 )

@@ -32,9 +32,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from tune_extras.curves._families import FloatArray, basis_matrix, default_shapes
-
-MAX_POINTS = 200
-"""Longer prefixes are averaged into this many bins of consecutive points (within-bin variance kept)."""
+from tune_extras.curves._settings import DEFAULT_SETTINGS, CurveSettings
 
 _SHAPES = default_shapes()
 _PHI_TARGET = basis_matrix(_SHAPES, np.ones(1))[:, 0]  # every shape at u = 1, the target step
@@ -122,14 +120,14 @@ class CurvePrediction:
 
 
 def _prepare(
-    steps: ArrayLike, values: ArrayLike, target_step: float
+    steps: ArrayLike, values: ArrayLike, target_step: float, min_points: int
 ) -> tuple[FloatArray, FloatArray]:
     t = np.asarray(steps, dtype=np.float64).ravel()
     y = np.asarray(values, dtype=np.float64).ravel()
     if t.shape != y.shape:
         raise ValueError(f"steps and values differ in length ({t.size} vs {y.size})")
-    if t.size < 4:
-        raise ValueError(f"a curve needs at least 4 points to extrapolate, got {t.size}")
+    if t.size < min_points:
+        raise ValueError(f"a curve needs at least {min_points} points to extrapolate, got {t.size}")
     if not np.all(np.isfinite(y)):
         raise ValueError("curve values must be finite (a NaN/inf curve has diverged)")
     if not np.all(np.isfinite(t)) or np.any(t <= 0):
@@ -141,13 +139,15 @@ def _prepare(
     return t, y
 
 
-def _bin(t: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, float]:
-    """Consecutive points averaged into at most MAX_POINTS bins: (t, y, weights, within-bin SS)."""
-    if t.size <= MAX_POINTS:
+def _bin(
+    t: FloatArray, y: FloatArray, bins: int
+) -> tuple[FloatArray, FloatArray, FloatArray, float]:
+    """Consecutive points averaged into at most ``bins`` bins: (t, y, weights, within-bin SS)."""
+    if t.size <= bins:
         return t, y, np.ones_like(t), 0.0
-    edges = np.linspace(0, t.size, MAX_POINTS + 1).astype(int)
+    edges = np.linspace(0, t.size, bins + 1).astype(int)
     counts = np.diff(edges).astype(np.float64)
-    index = np.repeat(np.arange(MAX_POINTS), np.diff(edges))
+    index = np.repeat(np.arange(bins), np.diff(edges))
     t_mean = np.bincount(index, t) / counts
     y_mean = np.bincount(index, y) / counts
     within = float(np.sum((y - y_mean[index]) ** 2))
@@ -159,9 +159,7 @@ def extrapolate(
     values: ArrayLike,
     target_step: float,
     *,
-    warmup_fraction: float = 0.1,
-    evidence_power: float = 0.3,
-    discrepancy: float = 0.5,
+    settings: CurveSettings = DEFAULT_SETTINGS,
 ) -> CurvePrediction:
     """Predictive distribution of the curve's value at ``target_step`` from its first points.
 
@@ -169,15 +167,13 @@ def extrapolate(
         steps: Steps (> 0) at which the values were recorded, in any order.
         values: The curve's finite values (either direction: the model is symmetric).
         target_step: The step to predict (``>= max(steps)``); usually the trial's last step.
-        warmup_fraction: The first ``floor(warmup_fraction * n)`` points are left out of the fit:
-            early points (a warm-up, the first steep drop) follow no smooth shape.
-        evidence_power: Exponent in ``(0, 1]`` on each shape's evidence (1 = plain Bayesian model
-            averaging; lower keeps more shapes in the mixture).
-        discrepancy: Standard deviation of a Gaussian model error added to every shape, as a
-            multiple of the predicted change ``|E[Y] - recent|`` divided by 1.645 (so that the
-            error alone spans ``discrepancy`` times the predicted change at 90%), where ``recent``
-            is the mean of the last three values: the further a curve is still to travel, the less
-            its smooth fit is to be trusted.
+        settings: The model's constants (:class:`~tune_extras.curves.CurveSettings`): the first
+            ``floor(warmup_fraction * n)`` points are left out of the fit (early points, a
+            warm-up or the first steep drop, follow no smooth shape); ``evidence_power`` tempers
+            each shape's evidence; a Gaussian model error of ``discrepancy`` times the predicted
+            change ``|E[Y] - recent|`` divided by 1.645 (``recent``: the mean of the last three
+            values) is added to every shape: the further a curve is still to travel, the less its
+            smooth fit is to be trusted.
 
     Returns:
         The uncalibrated prediction (``scale = 1``); multiply its spread with
@@ -196,16 +192,10 @@ def extrapolate(
         >>> bool(low < truth < high)
         True
     """
-    if not 0 <= warmup_fraction < 1:
-        raise ValueError(f"warmup_fraction must lie in [0, 1), got {warmup_fraction!r}")
-    if not 0 < evidence_power <= 1:
-        raise ValueError(f"evidence_power must lie in (0, 1], got {evidence_power!r}")
-    if not discrepancy >= 0 or not math.isfinite(discrepancy):
-        raise ValueError(f"discrepancy must be a finite number >= 0, got {discrepancy!r}")
-    t, y = _prepare(steps, values, float(target_step))
+    t, y = _prepare(steps, values, float(target_step), settings.min_points)
     recent = float(y[-3:].mean())
-    skip = min(int(warmup_fraction * t.size), t.size - 4)
-    t, y, w, within = _bin(t[skip:], y[skip:])
+    skip = min(int(settings.warmup_fraction * t.size), t.size - settings.min_points)
+    t, y, w, within = _bin(t[skip:], y[skip:], settings.max_points)
     n = float(w.sum())
     u = t / float(target_step)
     phi = basis_matrix(_SHAPES, u)  # (K, m)
@@ -229,7 +219,7 @@ def extrapolate(
     s_yy = max(s_yy, floor)
     r2 = np.clip(s_xy**2 / (s_xx * s_yy), 0.0, 1.0 - 1e-15)
     log_evidence = np.where(usable, -0.5 * n * np.log1p(-r2) - 0.5 * math.log(n), 0.0)
-    log_weights = evidence_power * log_evidence
+    log_weights = settings.evidence_power * log_evidence
     weights = np.exp(log_weights - log_weights.max())
     weights /= weights.sum()
     slope = np.where(usable, s_xy / s_xx, 0.0)
@@ -239,7 +229,7 @@ def extrapolate(
     leverage = 1.0 + 1.0 / n + np.where(usable, x_target**2 / s_xx, 0.0)
     locations = location * y_scale
     change = abs(float(weights @ locations) - recent)
-    model_error = discrepancy * change / Z90
+    model_error = settings.discrepancy * change / Z90
     scales = np.sqrt(residual * leverage * y_scale**2 + model_error**2)
     keep = weights > 1e-9  # shapes the data rule out: dropping them moves no probability > 1e-7
     weights = weights[keep] / weights[keep].sum()

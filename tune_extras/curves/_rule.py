@@ -3,15 +3,14 @@
 Stop a trial when ``P(its value at the target step beats the reference)`` is small, where the
 reference is the ``rank``-th best final value among finished trials (Domhan, Springenberg & Hutter,
 IJCAI 2015 use the same rule with ``threshold = 0.05`` on an MCMC posterior of the curve). The
-probability comes from two calibrated estimates, the trial's extrapolated curve and the finished
-trials' value-now-to-final line, combined by Bonferroni's union rule (see
-:meth:`ExtrapolationRule.decide`). Curves are given as ``(steps, values)``; the rule knows
-nothing of Optuna or Ray, so both adapters take identical decisions on identical curves.
+probability comes from two estimates, the trial's extrapolated curve and the finished trials'
+value-now-to-final line; see :meth:`ExtrapolationRule.decide`. Curves are given as
+``(steps, values)``; the rule knows nothing of Optuna or Ray, so both adapters take identical
+decisions on identical curves.
 """
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -19,22 +18,30 @@ from typing import Any
 
 import numpy as np
 
+from tune_extras._validation import check_choice, check_int, check_real, parse_direction
 from tune_extras.curves._calibration import (
-    CALIBRATION_FRACTIONS,
-    DEFAULT_SCALE,
+    CalibrationCurve,
+    conformal_level,
     conformal_scale,
+    lognormal_scale,
     nearest_fraction,
-    prefix_score,
 )
 from tune_extras.curves._model import CurvePrediction, extrapolate
-from tune_extras.curves._population import population_probability
-
-_DIRECTIONS = ("minimize", "maximize")
+from tune_extras.curves._population import (
+    leave_one_out_probabilities,
+    pairs_at,
+    population_probability,
+)
+from tune_extras.curves._settings import DEFAULT_SETTINGS, CurveSettings
 
 
 @dataclass(frozen=True)
 class Curve:
-    """A trial's reported curve; ``key`` (e.g. a trial id) caches a finished curve, which must not change."""
+    """A trial's reported curve. ``key`` (e.g. a trial id) caches a curve that ended.
+
+    A cached entry is checked against the curve's length and last point, so a key reused for
+    another curve (a new study with the same name) is rebuilt, not trusted.
+    """
 
     key: Hashable
     steps: Sequence[float]
@@ -48,14 +55,18 @@ class Decision:
     stop: bool
     reason: str
     probability: float | None = None
-    """``P(final value beats the reference)`` under the calibrated prediction."""
+    """``P(final value beats the reference)``: the smaller of the two estimates."""
     reference: float | None = None
     prediction: CurvePrediction | None = None
     """Calibrated prediction of the value at the target step, in the curve's own direction."""
     curve_probability: float | None = None
-    """The probability from the trial's own extrapolated curve (None before 4 points)."""
+    """The probability from the trial's own extrapolated curve (None before ``min_points``)."""
     population_probability: float | None = None
     """The probability from the finished trials' current-vs-final line (None if too few)."""
+    curve_level: float | None = None
+    """The trial stops when ``curve_probability`` is below this."""
+    population_level: float | None = None
+    """The trial stops when ``population_probability`` is below this."""
 
 
 class ExtrapolationRule:
@@ -63,25 +74,18 @@ class ExtrapolationRule:
 
     Args:
         direction: ``"minimize"`` or ``"maximize"``.
-        threshold: Stop when the probability of beating the reference is below this, in (0, 0.5).
+        threshold: The chance, over a trial's whole run, that a trial which would end better than
+            the reference is stopped (see :meth:`levels`); in (0, 0.5).
         rank: Compare with the ``rank``-th best finished value (1 = the best).
         min_finished: Decide only once this many trials have finished (``>= rank``).
-        min_step: Decide only from this step on (and once a curve has 4 points).
-        calibration: ``"study"``: split-conformal scale from the finished curves once
-            ``min_calibration_curves`` of them have a score at the prefix's relative length, the
-            default widened by the finished curves' scores before that (see :meth:`scale`);
-            ``"fixed"``: always ``default_scale``.
-        default_scale: Scale of the predictive spread before (or without) study calibration.
-        min_calibration_curves: Finished curves needed for a conformal scale; at least (and by
-            default) ``ceil(c / (1 - c))`` for the calibrated coverage ``c = 1 - threshold``
-            (19 at the default threshold). The conformal scale targets the central interval of
-            probability ``1 - threshold``, whose lower end is the ``threshold / 2`` quantile the
-            decision compares with when both estimates are available.
+        min_step: Decide only from this step on.
+        calibration: ``"study"``: the study's curves calibrate the prediction (see
+            :meth:`scale`) and the levels (see :meth:`levels`); ``"fixed"``: the defaults only.
+        settings: The model's constants (:class:`~tune_extras.curves.CurveSettings`).
         min_population: Finished trials needed for the population estimate (>= 3).
-        calibration_window: The population estimate and the calibration use the latest this many
-            finished curves (bounded cost; with an adaptive sampler, recent trials resemble the
-            running one more). The reference is always the best of all finished trials.
-        warmup_fraction, evidence_power, discrepancy: Passed to :func:`~tune_extras.curves.extrapolate`.
+        calibration_window: The estimates and the calibration use the latest this many curves
+            (bounded cost; with an adaptive sampler, recent trials resemble the running one
+            more). The reference is always the best of all finished trials.
 
     Example:
         >>> import numpy as np
@@ -95,6 +99,9 @@ class ExtrapolationRule:
         False
     """
 
+    confidence = 0.9
+    """Coverage the calibrated predictive intervals aim at (:meth:`scale`)."""
+
     def __init__(
         self,
         direction: str = "minimize",
@@ -104,153 +111,210 @@ class ExtrapolationRule:
         min_finished: int = 3,
         min_step: float = 0,
         calibration: str = "study",
-        default_scale: float = DEFAULT_SCALE,
-        min_calibration_curves: int | None = None,
+        settings: CurveSettings = DEFAULT_SETTINGS,
         min_population: int = 5,
         calibration_window: int = 100,
-        warmup_fraction: float = 0.1,
-        evidence_power: float = 0.3,
-        discrepancy: float = 0.5,
     ) -> None:
-        if direction not in _DIRECTIONS:
-            raise ValueError(f"direction must be 'minimize' or 'maximize', got {direction!r}")
-        if not 0 < threshold < 0.5:
-            raise ValueError(f"threshold must lie in (0, 0.5), got {threshold!r}")
-        if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
-            raise ValueError(f"rank must be an int >= 1, got {rank!r}")
-        if isinstance(min_finished, bool) or not isinstance(min_finished, int) or min_finished < 1:
-            raise ValueError(f"min_finished must be an int >= 1, got {min_finished!r}")
-        if not math.isfinite(min_step) or min_step < 0:
-            raise ValueError(f"min_step must be a finite number >= 0, got {min_step!r}")
-        if calibration not in ("study", "fixed"):
-            raise ValueError(f"calibration must be 'study' or 'fixed', got {calibration!r}")
-        if not 0 < default_scale < math.inf:
-            raise ValueError(f"default_scale must be a positive number, got {default_scale!r}")
-        confidence = 1.0 - threshold
-        needed = math.ceil(confidence / (1 - confidence) - 1e-9)
-        if min_calibration_curves is None:
-            min_calibration_curves = needed
-        if not isinstance(min_calibration_curves, int) or min_calibration_curves < needed:
-            raise ValueError(
-                f"min_calibration_curves must be an int >= {needed} at confidence {confidence}, "
-                f"got {min_calibration_curves!r}"
-            )
-        if isinstance(min_population, bool) or not isinstance(min_population, int):
-            raise ValueError(f"min_population must be an int >= 3, got {min_population!r}")
-        if min_population < 3:
-            raise ValueError(f"min_population must be an int >= 3, got {min_population!r}")
-        extrapolate(
-            [1, 2, 3, 4],
-            [4, 3, 2, 1],
-            5,
-            warmup_fraction=warmup_fraction,
-            evidence_power=evidence_power,
-            discrepancy=discrepancy,
-        )  # validates them
-        self.direction = direction
-        self.threshold = threshold
-        self.rank = rank
-        self.min_finished = max(min_finished, rank)
-        self.min_step = min_step
-        self.calibration = calibration
-        self.default_scale = default_scale
-        self.confidence = confidence
-        self.min_calibration_curves = min_calibration_curves
-        self.min_population = min_population
-        if isinstance(calibration_window, bool) or not isinstance(calibration_window, int):
-            raise ValueError(f"calibration_window must be an int, got {calibration_window!r}")
-        if calibration_window < max(min_population, min_calibration_curves):
-            raise ValueError(
-                f"calibration_window ({calibration_window}) must be >= min_population and "
-                f"min_calibration_curves"
-            )
-        self.calibration_window = calibration_window
-        self._model = {
-            "warmup_fraction": warmup_fraction,
-            "evidence_power": evidence_power,
-            "discrepancy": discrepancy,
-        }
-        self._records: dict[Hashable, _Finished | None] = {}
+        self.direction = parse_direction(direction)
+        self.threshold = check_real(
+            "threshold", threshold, low=0, high=0.5, low_open=True, high_open=True
+        )
+        self.rank = check_int("rank", rank, low=1)
+        self.min_finished = max(check_int("min_finished", min_finished, low=1), self.rank)
+        self.min_step = check_real("min_step", min_step, low=0)
+        self.calibration = check_choice("calibration", calibration, ("study", "fixed"))
+        if not isinstance(settings, CurveSettings):
+            raise ValueError(f"settings must be a CurveSettings, got {settings!r}")
+        self.settings = settings
+        self.min_population = check_int("min_population", min_population, low=3)
+        self.calibration_window = check_int(
+            "calibration_window", calibration_window, low=max(self.min_population, 20)
+        )
+        self._records: dict[Hashable, CalibrationCurve | None] = {}
+        self._levels: dict[
+            tuple[tuple[CalibrationCurve, ...], tuple[CalibrationCurve, ...]], tuple[float, float]
+        ] = {}
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         del state["_lock"]  # locks do not pickle (Ray pickles schedulers)
+        state["_levels"] = {}  # keyed by record identity, which pickling does not keep
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.Lock()
 
+    # ------------------------------------------------------------------------ curves as losses
     def _loss(self, values: Sequence[float]) -> np.ndarray:
         y = np.asarray(values, dtype=np.float64)
         return -y if self.direction == "maximize" else y
 
-    def _record(self, curve: Curve) -> _Finished | None:
-        """A finished curve, sorted and in losses, cached by key (``None`` if unusable)."""
+    def _record(self, curve: Curve, finished: bool) -> CalibrationCurve | None:
+        """An ended curve in losses, sorted, steps above 0, cached by key (``None``: unusable).
+
+        The cache entry must match the curve's length and last reported point (and whether it
+        finished); otherwise the key was reused for another curve and the entry is rebuilt.
+        """
+        size = len(curve.steps)
+        if size == 0 or size != len(curve.values):
+            return None
+        fingerprint = (finished, size, float(curve.steps[-1]), float(curve.values[-1]))
         with self._lock:
-            if curve.key in self._records:
-                return self._records[curve.key]
+            cached = self._records.get(curve.key)
+        if cached is not None and cached.fingerprint == fingerprint:
+            return cached
         steps = np.asarray(curve.steps, dtype=np.float64)
         loss = self._loss(curve.values)
         record = None
-        if steps.size and steps.size == loss.size and np.all(np.isfinite(loss)):
+        if np.all(np.isfinite(loss)) and np.all(np.isfinite(steps)):
             order = np.argsort(steps, kind="stable")
-            record = _Finished(steps[order], loss[order], float(loss[order][-1]), {})
+            t = steps[order]
+            shift = 1.0 - t[0] if t[0] <= 0 else 0.0
+            record = CalibrationCurve(t + shift, loss[order], fingerprint)
         with self._lock:
             self._records[curve.key] = record
         return record
 
-    def _score(self, record: _Finished, fraction: float) -> float | None:
-        if fraction not in record.scores:
-            shift = 1.0 if record.steps[0] == 0 else 0.0
-            record.scores[fraction] = prefix_score(
-                record.steps + shift, record.loss, fraction, self.confidence, **self._model
-            )
-        return record.scores[fraction]
+    def _records_of(self, curves: Sequence[Curve], finished: bool) -> list[CalibrationCurve]:
+        return [r for c in curves if (r := self._record(c, finished)) is not None]
 
-    def scale(self, fraction: float, finished: Sequence[Curve]) -> float:
-        """The spread multiplier for a prefix at ``fraction = last_step / target_step``.
+    def _pool(
+        self, finished: Sequence[Curve], stopped: Sequence[Curve]
+    ) -> tuple[list[CalibrationCurve], list[CalibrationCurve]]:
+        """(finished records, calibration pool): the latest ``calibration_window`` of each kind."""
+        done = self._records_of(finished, True)
+        window = self.calibration_window
+        return done, done[-window:] + self._records_of(stopped, False)[-window:]
 
-        With ``calibration="study"``, the scores of the latest ``calibration_window`` finished
-        curves at the nearest calibration fraction give it: their split-conformal quantile once
-        there are ``min_calibration_curves`` of them; before that, the larger of
-        ``default_scale`` and the largest score (the largest of ``m`` scores is the conformal
-        quantile at level ``m / (m + 1)``: one finished curve that the default scale would have
-        missed already widens every later prediction at that stage).
+    # ------------------------------------------------------------------------------ calibration
+    def scale(
+        self,
+        fraction: float,
+        finished: Sequence[Curve],
+        stopped: Sequence[Curve] = (),
+        horizon: float | None = None,
+    ) -> float:
+        """The spread multiplier for a prefix at ``fraction`` of a run ending at ``horizon``.
+
+        With ``calibration="study"``, every curve that ended (finished, or stopped at its own,
+        shorter horizon) is scored at the calibration fraction nearest ``fraction``
+        (:meth:`CalibrationCurve.score`), with weight ``min(1, its horizon / horizon)`` (1 for
+        every curve when ``horizon`` is None): a curve stopped after 20 steps says little about
+        predicting step 100. The scale is the weighted split-conformal quantile at 90%
+        (:func:`~tune_extras.curves.conformal_scale`); with too little weight for one, the
+        log-normal prediction bound of the scores (:func:`~tune_extras.curves.lognormal_scale`,
+        from 3 scores on); with fewer, the larger of ``settings.default_scale`` and the scores.
         """
-        records = [r for r in map(self._record, finished) if r is not None]
-        return self._scale(fraction, records)
+        _, pool = self._pool(finished, stopped)
+        return self._scale(fraction, pool, horizon)
 
-    def _scale(self, fraction: float, records: list[_Finished]) -> float:
+    def _scale(self, fraction: float, pool: list[CalibrationCurve], horizon: float | None) -> float:
+        default = self.settings.default_scale
         if self.calibration == "fixed":
-            return self.default_scale
-        grid = nearest_fraction(fraction, CALIBRATION_FRACTIONS)
-        scores = [
-            score
-            for record in records[-self.calibration_window :]
-            if (score := self._score(record, grid)) is not None
-        ]
-        if len(scores) < self.min_calibration_curves:
-            return max([self.default_scale, *scores]) if scores else self.default_scale
-        scale = conformal_scale(scores, self.confidence)
-        return self.default_scale if scale is None or scale == 0 else min(scale, 1e6)
+            return default
+        grid = nearest_fraction(fraction, self.settings.fractions)
+        scores, weights = [], []
+        for record in pool:
+            score = record.score(grid, self.confidence, self.settings)
+            if score is not None:
+                scores.append(score)
+                reach = 1.0 if horizon is None else float(record.steps[-1]) / horizon
+                weights.append(min(1.0, reach))
+        if not scores:
+            return default
+        scale = conformal_scale(scores, self.confidence, weights)
+        if scale is None:
+            scale = lognormal_scale(scores, self.confidence, weights)
+        if scale is None:
+            return max([default, *scores])
+        return default if scale == 0 else min(scale, 1e6)
 
-    def decide(self, curve: Curve, target_step: float, finished: Sequence[Curve]) -> Decision:
-        """Whether to stop ``curve`` (running) given the curves of finished trials (oldest first).
+    def levels(
+        self, finished: Sequence[Curve], stopped: Sequence[Curve] = ()
+    ) -> tuple[float, float]:
+        """The per-trial levels ``(curve, population)`` the two probabilities are compared with.
+
+        Each estimate gets ``alpha = threshold / 2`` (Bonferroni's union bound over the two
+        estimates). A level is set for a trial's *whole run*: for each finished trial ``j``, the
+        smallest probability ``V_j`` that its predictions at the calibration fractions,
+        calibrated on the *other* curves, gave to ending as well as it did (the population
+        estimate: the line fitted on the other finished trials, at the same relative times).
+        Stopping only below the lower conformal quantile of the ``V_j`` at ``alpha``
+        (:func:`~tune_extras.curves.conformal_level`) stops a trial that would end better than
+        the reference with probability at most ``alpha`` per estimate over its run, for trials
+        exchangeable with the finished ones. Before there are enough (``1 / alpha - 1``, 39 at
+        ``threshold = 0.05``), the smaller of ``alpha`` and the smallest ``V_j`` (the lower
+        conformal quantile at level ``1 / (m + 1)``: one finished trial that a prediction got
+        badly wrong lowers the level at once). ``calibration="fixed"``: ``alpha``.
+        """
+        done, pool = self._pool(finished, stopped)
+        return self._levels_of(done[-self.calibration_window :], pool)
+
+    def _levels_of(
+        self, finished: list[CalibrationCurve], pool: list[CalibrationCurve]
+    ) -> tuple[float, float]:
+        alpha = self.threshold / 2
+        if self.calibration == "fixed":
+            return alpha, alpha
+        key = (tuple(finished), tuple(pool))  # records hash by identity, kept alive by the key
+        with self._lock:
+            if key in self._levels:
+                return self._levels[key]
+        fractions = self.settings.fractions
+        curve_scores = []
+        for record in finished:
+            others = [r for r in pool if r is not record]  # calibrated without itself
+            horizon = float(record.steps[-1])
+            probabilities = []
+            for f in fractions:
+                prediction = record.prediction(f, self.settings)
+                if prediction is not None:
+                    scaled = prediction.with_scale(self._scale(f, others, horizon))
+                    probabilities.append(float(scaled.cdf(record.final)))
+            if probabilities:
+                curve_scores.append(min(probabilities))
+        per_trial: list[list[float]] = [[] for _ in finished]
+        curves = [(r.steps, r.loss) for r in finished]
+        for f in fractions:
+            for j, p_j in enumerate(
+                leave_one_out_probabilities(pairs_at(f, curves), self.min_population)
+            ):
+                per_trial[j].append(float(p_j))
+        population_scores = [min(p) for p in per_trial if p]
+        levels = (
+            _level(curve_scores, alpha),
+            _level(population_scores, alpha),
+        )
+        with self._lock:
+            if len(self._levels) > 64:
+                self._levels.clear()
+            self._levels[key] = levels
+        return levels
+
+    # ---------------------------------------------------------------------------------- decide
+    def decide(
+        self,
+        curve: Curve,
+        target_step: float,
+        finished: Sequence[Curve],
+        stopped: Sequence[Curve] = (),
+    ) -> Decision:
+        """Whether to stop ``curve`` (running) given the curves of finished and stopped trials.
 
         Two estimates of ``P(final beats reference)``: the calibrated extrapolation of the curve
-        itself (from 4 points on) and the finished trials' line from value-now to final value
-        (:mod:`tune_extras.curves._population`, from ``min_population`` finished trials on, the
-        latest ``calibration_window`` of them). The trial stops when one of the ``k`` estimates
-        available (1 or 2) is below ``threshold / k`` (Bonferroni: if they are calibrated, a trial
-        that would beat the reference is stopped at this decision with probability at most
-        ``threshold``).
+        itself (from ``settings.min_points`` points on) and the finished trials' line from
+        value-now to final value at the same relative time of their runs
+        (:mod:`tune_extras.curves._population`, from ``min_population`` finished trials on). The
+        trial stops when one of them is below its level (:meth:`levels`).
 
-        A finished curve's final value is its value at its largest step; finished curves with a
-        non-finite value are ignored. Finished curves are cached by ``key`` (they must not change).
-        ``target_step`` is the step the running trial will end at. Steps may start at 0 (then
-        every step counts as one more unit of resource).
+        ``finished``: curves of trials that ran to their end (oldest first); a curve's final
+        value is its value at its largest step. ``stopped``: curves of trials that ended early
+        (pruned, failed): not candidates for the reference, but calibration curves at their
+        own, shorter horizons. Curves with a non-finite value are ignored. Both are cached by
+        ``key``. ``target_step`` is the step the running trial will end at. Steps may start at 0
+        (then every step counts as one more unit of resource).
         """
         steps = np.asarray(curve.steps, dtype=np.float64)
         values = self._loss(curve.values)
@@ -263,46 +327,53 @@ class ExtrapolationRule:
             return Decision(False, "before the first decision step")
         if last >= target_step:
             return Decision(False, "the trial has reached its target step")
-        records = [r for r in map(self._record, finished) if r is not None]
-        if len(records) < self.min_finished:
+        done, pool = self._pool(finished, stopped)
+        if len(done) < self.min_finished:
             return Decision(False, f"fewer than {self.min_finished} finished trials")
-        finals = np.array([r.final for r in records])
+        window = done[-self.calibration_window :]
+        finals = np.array([r.final for r in done])
         reference = float(np.partition(finals, self.rank - 1)[self.rank - 1])
         sign = -1.0 if self.direction == "maximize" else 1.0
         current = float(values[int(np.argmax(steps))])
-        pairs = []
-        for record in records[-self.calibration_window :]:
-            now = int(np.searchsorted(record.steps, last, side="right")) - 1
-            if now >= 0:
-                pairs.append((float(record.loss[now]), record.final))
+        shift = 1.0 - float(steps.min()) if steps.min() <= 0 else 0.0
+        fraction = (last + shift) / (target_step + shift)
+        pairs = pairs_at(fraction, [(r.steps, r.loss) for r in window])
         p_population = population_probability(current, pairs, reference, self.min_population)
         p_curve = prediction = None
-        if steps.size >= 4:
-            shift = 1.0 if steps.min() == 0 else 0.0
-            raw = extrapolate(steps + shift, values, float(target_step) + shift, **self._model)
-            scale = self._scale((last + shift) / (target_step + shift), records)
-            prediction = raw.with_scale(scale)
+        if steps.size >= self.settings.min_points:
+            horizon = float(target_step) + shift
+            raw = extrapolate(steps + shift, values, horizon, settings=self.settings)
+            prediction = raw.with_scale(self._scale(fraction, pool, horizon))
             p_curve = float(prediction.cdf(reference))
-        evidence = [p for p in (p_curve, p_population) if p is not None]
-        if not evidence:
+        if p_curve is None and p_population is None:
             return Decision(False, "too few points and too few finished trials to predict")
-        probability = min(evidence)
-        stop = probability < self.threshold / len(evidence)
-        reason = f"P(beats {sign * reference:.6g}): curve {p_curve}, population {p_population}"
+        curve_level, population_level = self._levels_of(window, pool)
+        stop = (p_curve is not None and p_curve < curve_level) or (
+            p_population is not None and p_population < population_level
+        )
+        probability = min(p for p in (p_curve, p_population) if p is not None)
+        reason = (
+            f"P(beats {sign * reference:.6g}): curve {p_curve} (level {curve_level:.3g}), "
+            f"population {p_population} (level {population_level:.3g})"
+        )
         reported = _flip(prediction) if prediction is not None and sign < 0 else prediction
         return Decision(
-            stop, reason, probability, sign * reference, reported, p_curve, p_population
+            stop,
+            reason,
+            probability,
+            sign * reference,
+            reported,
+            p_curve,
+            p_population,
+            curve_level,
+            population_level,
         )
 
 
-@dataclass
-class _Finished:
-    """A finished curve as the rule uses it: steps sorted, values as losses, scores by fraction."""
-
-    steps: np.ndarray
-    loss: np.ndarray
-    final: float
-    scores: dict[float, float | None]
+def _level(scores: list[float], alpha: float) -> float:
+    """The lower conformal quantile of per-trial scores, or ``min(alpha, *scores)`` with too few."""
+    level = conformal_level(scores, alpha)
+    return min([alpha, *scores]) if level is None else level
 
 
 def _flip(prediction: CurvePrediction) -> CurvePrediction:

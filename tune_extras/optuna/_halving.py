@@ -152,7 +152,20 @@ class HyperbandPruner(SuccessiveHalvingPruner):
     rate ``s + b`` (``s = min_early_stopping_rate``), and a trial competes only with trials of its
     bracket. With ``max_resource="auto"`` brackets are assigned once the first trial has
     completed (until then nothing is pruned) and never change. Arguments as for
-    :class:`SuccessiveHalvingPruner`.
+    :class:`SuccessiveHalvingPruner`, except that ``min_resource`` defaults to 1, as in Optuna's
+    ``HyperbandPruner`` and Li et al. (the most aggressive bracket starts at one step).
     """
 
     _BRACKETS = "auto"
+
+    def __init__(
+        self,
+        min_resource: int | Literal["auto"] = 1,
+        max_resource: int | Literal["auto"] = "auto",
+        reduction_factor: int = 3,
+        min_early_stopping_rate: int = 0,
+        bootstrap_count: int = 0,
+    ) -> None:
+        super().__init__(
+            min_resource, max_resource, reduction_factor, min_early_stopping_rate, bootstrap_count
+        )

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import optuna
 from optuna.pruners import BasePruner
 from optuna.trial import TrialState
 
-from tune_extras.curves import DEFAULT_SCALE, Curve, Decision, ExtrapolationRule
+from tune_extras._validation import check_choice, check_int, check_int_or_auto, check_real
+from tune_extras.curves import DEFAULT_SETTINGS, Curve, Decision, ExtrapolationRule
+from tune_extras.halving import first_completed
+from tune_extras.optuna._halving import study_direction
 
 if TYPE_CHECKING:
     from optuna.study import Study
     from optuna.trial import FrozenTrial
+
+_NEVER = datetime.datetime.max
+_ENDED_EARLY = (TrialState.PRUNED, TrialState.FAIL)
 
 
 class LearningCurvePruner(BasePruner):
@@ -22,35 +29,35 @@ class LearningCurvePruner(BasePruner):
     At each report, the trial's curve so far (its intermediate values) gives a calibrated predictive
     distribution of its value at the target step (:func:`tune_extras.curves.extrapolate`: a Bayesian
     average of the parametric families of Domhan, Springenberg & Hutter, IJCAI 2015, in closed form,
-    about half a millisecond per decision). The trial is pruned when ``P(value at target step beats
-    the reference)`` is small; the reference is the ``rank``-th best *final intermediate value* of
-    the study's COMPLETE trials (the same quantity the model predicts). The predictive spread is
-    calibrated by split-conformal prediction on the study's own finished curves once 19 trials
-    have completed (``calibration="study"``; the central ``1 - threshold`` interval, whose lower
-    end is what the decision uses), before that by a fixed scale measured on recorded curves,
-    widened by any finished curve it would have missed. A second estimate, from the completed
-    trials' line between value-now and final value, decides before a curve has 4 points; the
-    trial is pruned when either estimate is below ``threshold / 2`` (``threshold`` while only one
-    exists; see
-    :class:`tune_extras.curves.ExtrapolationRule`). docs/learning_curves.md has the coverage and
-    the benchmark.
+    about half a millisecond per decision), and the study's COMPLETE trials give a second estimate,
+    the line from their value at the same relative time of their runs to their final value. The
+    trial is pruned when one of the two probabilities that it ends better than the reference, the
+    ``rank``-th best *final intermediate value* of the COMPLETE trials, is below its level; the
+    levels are calibrated so that a trial that would end better than the reference is pruned with
+    probability about ``threshold`` over its *whole run*, not at each report
+    (:class:`tune_extras.curves.ExtrapolationRule`; docs/learning_curves.md has the coverage and
+    the benchmark). PRUNED and FAILed trials' curves calibrate the prediction too, each at its own
+    length.
 
     Everything is recomputed from the storage at each decision (nothing is written to the study),
-    so ``n_jobs > 1`` and processes sharing an RDB or journal storage take consistent decisions.
-    A NaN or infinite intermediate value prunes the trial. Steps may start at 0 or 1.
+    so ``n_jobs > 1`` and processes sharing an RDB or journal storage take consistent decisions;
+    cached calibration is keyed by the study and trial ids and checked against the curves, so a
+    pruner reused for another study (even one with the same name) never mixes the two. A NaN or
+    infinite intermediate value prunes the trial. Steps may start at 0 or 1.
 
     Args:
-        threshold: Prune when the probability of beating the reference is below this (default
-            0.05, Domhan et al.'s choice).
-        n_startup_trials: Do not prune until this many trials have completed.
-        n_warmup_steps: Do not prune before this step (a curve needs at least 4 reports anyway).
-        max_resource: The step at which trials end: an int, ``"auto"`` (the largest last step of
-            the completed trials), or a callable ``(FrozenTrial) -> int`` for trials whose length
-            is a hyperparameter (e.g. ``lambda t: t.params["epochs"]``).
+        threshold: Prune so that a trial that would beat the reference is pruned with probability
+            about this, over its run; in (0, 0.5) (default 0.05, Domhan et al.'s value).
+        n_startup_trials: Do not prune until this many trials have completed (an int ``>= 1``).
+        n_warmup_steps: Do not prune before this step (an int ``>= 0``).
+        max_resource: The step at which trials end: an int ``>= 1``, ``"auto"`` (the last step of
+            the first completed trial, as for :class:`SuccessiveHalvingPruner`), or a callable
+            ``(FrozenTrial) -> int`` for trials whose length is a hyperparameter (e.g.
+            ``lambda t: t.params["epochs"]``).
         rank: Compare with the ``rank``-th best completed trial instead of the best (``rank=3``
             keeps every trial that may end among the top three).
-        calibration: ``"study"`` (conformal, from the study's finished curves) or ``"fixed"``.
-        default_scale: Spread multiplier before (or without) study calibration.
+        calibration: ``"study"`` (from the study's own curves) or ``"fixed"`` (defaults only).
+        default_scale: Spread multiplier before (or without) study calibration (``> 0``).
 
     Example:
         >>> import optuna
@@ -80,30 +87,23 @@ class LearningCurvePruner(BasePruner):
         max_resource: int | str | Callable[[FrozenTrial], int] = "auto",
         rank: int = 1,
         calibration: str = "study",
-        default_scale: float = DEFAULT_SCALE,
+        default_scale: float = DEFAULT_SETTINGS.default_scale,
     ) -> None:
-        if not (callable(max_resource) or max_resource == "auto"):
-            if isinstance(max_resource, bool) or not isinstance(max_resource, int):
-                raise ValueError(
-                    f"max_resource must be 'auto', an int >= 1 or a callable, got {max_resource!r}"
-                )
-            if max_resource < 1:
-                raise ValueError(f"max_resource must be >= 1, got {max_resource!r}")
-        if isinstance(n_startup_trials, bool) or not isinstance(n_startup_trials, int):
-            raise ValueError(f"n_startup_trials must be an int >= 1, got {n_startup_trials!r}")
-        if n_startup_trials < 1:
-            raise ValueError(f"n_startup_trials must be an int >= 1, got {n_startup_trials!r}")
-        if isinstance(n_warmup_steps, bool) or not isinstance(n_warmup_steps, int):
-            raise ValueError(f"n_warmup_steps must be an int >= 0, got {n_warmup_steps!r}")
-        if n_warmup_steps < 0:
-            raise ValueError(f"n_warmup_steps must be an int >= 0, got {n_warmup_steps!r}")
+        if not callable(max_resource):
+            check_int_or_auto("max_resource", max_resource)
+        settings = dataclasses.replace(
+            DEFAULT_SETTINGS,
+            default_scale=check_real("default_scale", default_scale, low=0, low_open=True),
+        )
         options: dict[str, Any] = {
-            "threshold": threshold,
-            "rank": rank,
-            "min_finished": n_startup_trials,
-            "min_step": n_warmup_steps,
-            "calibration": calibration,
-            "default_scale": default_scale,
+            "threshold": check_real(
+                "threshold", threshold, low=0, high=0.5, low_open=True, high_open=True
+            ),
+            "rank": check_int("rank", rank, low=1),
+            "min_finished": check_int("n_startup_trials", n_startup_trials, low=1),
+            "min_step": check_int("n_warmup_steps", n_warmup_steps, low=0),
+            "calibration": check_choice("calibration", calibration, ("study", "fixed")),
+            "settings": settings,
         }
         self._rules = {d: ExtrapolationRule(d, **options) for d in ("minimize", "maximize")}
         self._max_resource = max_resource
@@ -112,35 +112,39 @@ class LearningCurvePruner(BasePruner):
         return self.decide(study, trial).stop
 
     def decide(self, study: Study, trial: FrozenTrial) -> Decision:
-        """The decision behind :meth:`prune`, with its probability and the calibrated prediction."""
-        if len(study.directions) > 1:
-            raise ValueError("LearningCurvePruner supports single-objective studies only")
-        maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
-        rule = self._rules["maximize" if maximize else "minimize"]
+        """The decision behind :meth:`prune`, with its probabilities, levels and prediction."""
+        rule = self._rules[study_direction(study, "LearningCurvePruner")]
         if not trial.intermediate_values:
             return Decision(False, "no values reported yet")
-        finished = [
-            Curve(
-                (study.study_name, t.number),
-                list(t.intermediate_values),
-                list(t.intermediate_values.values()),
-            )
-            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            if t.intermediate_values
-        ]
-        target = self._target_step(trial, finished)
+        ended = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, *_ENDED_EARLY))
+        finished = [_curve(study, t) for t in ended if t.state == TrialState.COMPLETE]
+        stopped = [_curve(study, t) for t in ended if t.state in _ENDED_EARLY]
+        target = self._target_step(trial, ended)
         if target is None:
             return Decision(False, "no completed trial tells the target step yet")
-        running = Curve(
-            (study.study_name, trial.number),
-            list(trial.intermediate_values),
-            list(trial.intermediate_values.values()),
+        running = _curve(study, trial)
+        return rule.decide(
+            running,
+            target,
+            [c for c in finished if c.steps],
+            [c for c in stopped if c.steps],
         )
-        return rule.decide(running, target, finished)
 
-    def _target_step(self, trial: FrozenTrial, finished: list[Curve]) -> float | None:
+    def _target_step(self, trial: FrozenTrial, ended: list[FrozenTrial]) -> float | None:
         if callable(self._max_resource):
             return float(self._max_resource(trial))
         if self._max_resource == "auto":
-            return max((float(max(c.steps)) for c in finished), default=None)
+            return first_completed(
+                ((t.datetime_complete or _NEVER, t.number), t.last_step)
+                for t in ended
+                if t.state == TrialState.COMPLETE and t.last_step is not None
+            )
         return float(self._max_resource)
+
+
+def _curve(study: Study, trial: FrozenTrial) -> Curve:
+    """A trial's curve, keyed by storage ids (a study of the same name gets other keys)."""
+    values = trial.intermediate_values
+    return Curve(
+        (study._study_id, study.study_name, trial._trial_id), list(values), list(values.values())
+    )

@@ -204,7 +204,8 @@ class HyperbandScheduler(SuccessiveHalvingScheduler):
     robin of the order in which trials arrive) are those of :class:`tune_extras.halving.Hyperband`,
     as in :class:`tune_extras.optuna.HyperbandPruner`; bracket ``b`` skips its first
     ``s + b`` rungs (``s = min_early_stopping_rate``), and a trial competes only with trials of its
-    bracket. Stopping variant only. Arguments as for :class:`SuccessiveHalvingScheduler`.
+    bracket. Stopping variant only. Arguments as for :class:`SuccessiveHalvingScheduler`, except
+    that ``min_resource`` defaults to 1, as in the Optuna pruner (and Ray's ``grace_period``).
     """
 
     _BRACKETS = "auto"
@@ -215,7 +216,7 @@ class HyperbandScheduler(SuccessiveHalvingScheduler):
         metric: str | None = None,
         mode: str | None = None,
         max_t: float = 100,
-        min_resource: float | str = "auto",
+        min_resource: float | str = 1,
         reduction_factor: int = 3,
         min_early_stopping_rate: int = 0,
         bootstrap_count: int = 0,

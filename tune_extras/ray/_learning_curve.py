@@ -6,12 +6,14 @@ Same decisions as :class:`tune_extras.optuna.LearningCurvePruner` on the same cu
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 from ray.tune.schedulers import TrialScheduler
 
-from tune_extras.curves import DEFAULT_SCALE, Curve, Decision, ExtrapolationRule
+from tune_extras._validation import check_choice, check_int, check_real
+from tune_extras.curves import DEFAULT_SETTINGS, Curve, Decision, ExtrapolationRule
 from tune_extras.ray._scheduler import MetricScheduler
 
 
@@ -20,21 +22,21 @@ class LearningCurveScheduler(MetricScheduler):
 
     At each result the trial's curve (``metric`` against ``time_attr``) gives a calibrated
     predictive distribution of its value at ``max_t``; the trial stops when it is unlikely to beat
-    the ``rank``-th best finished trial's last value: the curve's or the finished trials'
-    estimate of that probability is below ``threshold / 2`` (``threshold`` when only one of them
-    exists yet; see
-    :class:`tune_extras.optuna.LearningCurvePruner` for the model and calibration). Trials that
-    this scheduler stopped are not finished trials (Ray reports them as complete all the same). A NaN or
-    infinite result stops the trial. A trial that reaches a given ``max_t`` is stopped, as Ray's ASHA
-    does. Keep its state across ``Tuner.restore`` with
-    :class:`~tune_extras.ray.SchedulerStateCallback`.
+    the ``rank``-th best finished trial's last value, with the rule, levels and calibration of
+    :class:`tune_extras.optuna.LearningCurvePruner` (both call
+    :class:`tune_extras.curves.ExtrapolationRule`). Trials that this scheduler stopped, or that
+    failed, are not finished trials (Ray reports stopped ones as complete all the same): their
+    curves calibrate the prediction at their own lengths. A NaN or infinite result stops the
+    trial. A trial that reaches a given ``max_t`` is stopped, as Ray's ASHA does. Keep its state
+    across ``Tuner.restore`` with :class:`~tune_extras.ray.SchedulerStateCallback`; one scheduler
+    object serves one experiment, as Ray's own schedulers do.
 
     Args:
         time_attr: Result key that measures resource (``"training_iteration"``, epochs, ...).
         metric, mode: The metric and ``"min"``/``"max"``; may come from ``TuneConfig`` instead.
-        max_t: Resource at which trials end: a number, ``"auto"`` (the largest ``time_attr`` a
-            finished trial reached), or a callable ``(config) -> number`` for trials whose
-            length is a hyperparameter.
+        max_t: Resource at which trials end: a number, ``"auto"`` (the last ``time_attr`` of the
+            first finished trial), or a callable ``(config) -> number`` for trials whose length
+            is a hyperparameter.
         grace_period: Do not stop a trial before this much resource.
         threshold: Stop when the probability of beating the reference is below this.
         rank: Compare with the ``rank``-th best finished trial.
@@ -54,25 +56,36 @@ class LearningCurveScheduler(MetricScheduler):
         rank: int = 1,
         min_finished: int = 3,
         calibration: str = "study",
-        default_scale: float = DEFAULT_SCALE,
+        default_scale: float = DEFAULT_SETTINGS.default_scale,
     ) -> None:
         super().__init__(metric, mode)
-        if not (callable(max_t) or max_t == "auto"):
-            if isinstance(max_t, bool) or not isinstance(max_t, int | float) or not max_t > 0:
-                raise ValueError(f"max_t must be 'auto', a number > 0 or a callable, got {max_t!r}")
+        if not (callable(max_t) or (isinstance(max_t, str) and max_t == "auto")):
+            try:
+                check_real("max_t", max_t, low=0, low_open=True)
+            except ValueError:
+                raise ValueError(
+                    f"max_t must be 'auto', a number > 0 or a callable, got {max_t!r}"
+                ) from None
+        settings = dataclasses.replace(
+            DEFAULT_SETTINGS,
+            default_scale=check_real("default_scale", default_scale, low=0, low_open=True),
+        )
         options: dict[str, Any] = {
-            "threshold": threshold,
-            "rank": rank,
-            "min_finished": min_finished,
-            "min_step": grace_period,
-            "calibration": calibration,
-            "default_scale": default_scale,
+            "threshold": check_real(
+                "threshold", threshold, low=0, high=0.5, low_open=True, high_open=True
+            ),
+            "rank": check_int("rank", rank, low=1),
+            "min_finished": check_int("min_finished", min_finished, low=1),
+            "min_step": check_real("grace_period", grace_period, low=0),
+            "calibration": check_choice("calibration", calibration, ("study", "fixed")),
+            "settings": settings,
         }
         self._rules = {d: ExtrapolationRule(d, **options) for d in ("minimize", "maximize")}
         self._time_attr = time_attr
         self._max_t = max_t
         self._running: dict[str, list[tuple[float, float]]] = {}
         self._finished: dict[str, list[tuple[float, float]]] = {}
+        self._ended_early: dict[str, list[tuple[float, float]]] = {}
         self._targets: dict[str, float] = {}
         self._stopped: set[str] = set()
         self._num_stopped = 0
@@ -101,7 +114,7 @@ class LearningCurveScheduler(MetricScheduler):
     def on_trial_complete(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> None:
         # Ray reports a trial this scheduler stopped as complete too: it has no final value.
         if trial.trial_id in self._stopped:
-            self._running.pop(trial.trial_id, None)
+            self._end_early(trial.trial_id)
             return
         curve = self._running.pop(trial.trial_id, [])
         if result and self._time_attr in result and self._metric in result:
@@ -113,10 +126,15 @@ class LearningCurveScheduler(MetricScheduler):
 
     def on_trial_remove(self, tune_controller: Any, trial: Any) -> None:
         # Stopped by us (or by the user): not a finished trial, no final value to compare with.
-        self._running.pop(trial.trial_id, None)
+        self._end_early(trial.trial_id)
 
     def on_trial_error(self, tune_controller: Any, trial: Any) -> None:
-        self._running.pop(trial.trial_id, None)
+        self._end_early(trial.trial_id)
+
+    def _end_early(self, trial_id: str) -> None:
+        curve = self._running.pop(trial_id, None)
+        if curve:
+            self._ended_early[trial_id] = curve
 
     def debug_string(self) -> str:
         return (
@@ -132,12 +150,15 @@ class LearningCurveScheduler(MetricScheduler):
         if target is None:
             return Decision(False, "no finished trial tells max_t yet")
         finished = [_curve(key, points) for key, points in self._finished.items()]
-        return rule.decide(_curve(trial_id, self._running.get(trial_id, [])), target, finished)
+        stopped = [_curve(key, points) for key, points in self._ended_early.items()]
+        running = _curve(trial_id, self._running.get(trial_id, []))
+        return rule.decide(running, target, finished, stopped)
 
     def state_dict(self) -> dict[str, Any]:
         return {
             "running": self._running,
             "finished": self._finished,
+            "ended_early": self._ended_early,
             "targets": self._targets,
             "stopped": sorted(self._stopped),
             "num_stopped": self._num_stopped,
@@ -149,6 +170,7 @@ class LearningCurveScheduler(MetricScheduler):
 
         self._running = points(state["running"])
         self._finished = points(state["finished"])
+        self._ended_early = points(state.get("ended_early", {}))
         self._targets = {k: float(v) for k, v in state.get("targets", {}).items()}
         self._stopped = set(state.get("stopped", []))
         self._num_stopped = int(state["num_stopped"])
@@ -156,8 +178,8 @@ class LearningCurveScheduler(MetricScheduler):
     def _target(self, trial_id: str) -> float | None:
         if callable(self._max_t):
             return self._targets.get(trial_id)
-        if self._max_t == "auto":
-            return max((c[-1][0] for c in self._finished.values() if c), default=None)
+        if self._max_t == "auto":  # the first finished trial's last step (dicts keep their order)
+            return next((c[-1][0] for c in self._finished.values() if c), None)
         return float(self._max_t)
 
 
