@@ -122,6 +122,8 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
             f"sqlite:///{tmp_path}/demo.db",
             "--plot",
             str(tmp_path / "demo.png"),
+            "--html",
+            str(tmp_path / "demo.html"),
         ],
         capture_output=True,
         text=True,
@@ -130,7 +132,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "best possible expected loss" in result.stdout
-    assert (tmp_path / "demo.png").exists()
+    assert (tmp_path / "demo.png").exists() and (tmp_path / "demo.html").exists()
     # Running again resumes the stored study instead of training again.
     again = subprocess.run(
         [sys.executable, "-m", "tune_extras.cli", "report", f"sqlite:///{tmp_path}/demo.db"],

@@ -228,8 +228,8 @@ def test_a_refused_study_says_why_in_every_face() -> None:
     assert report.refusal is not None
     page = html_lib.unescape(report.to_html())
     assert report.refusal in page and "te-refused" in page
-    assert "Not shown: this report has no fit to plot" in page
-    with pytest.raises(ValueError, match="no fit to plot"):
+    assert "Not shown: no fit to plot" in page
+    with pytest.raises(ValueError, match="no tuning curve to plot"):
         report.plot_tuning_curve()
     assert report.to_frame("tuning_curve").empty
     assert report.to_frame("summary")["quantity"].tolist() == ["best observed loss"]

@@ -51,8 +51,8 @@ def _level(report: StudyReport) -> str:
     return f"{interval.level:.0%}" if interval is not None and interval.level else "95%"
 
 
-def _no_fit(report: StudyReport) -> ValueError:
-    return ValueError(f"this report has no fit to plot: {report.refusal or 'no fit'}")
+def _no_fit(report: StudyReport, what: str = "fit") -> ValueError:
+    return ValueError(f"no {what} to plot: {report.refusal or 'no fit'}")
 
 
 def tuning_curve(report: StudyReport) -> Figure:
@@ -60,7 +60,7 @@ def tuning_curve(report: StudyReport) -> Figure:
     the extrapolation past the trials run (to the report's horizon, 10x by default)."""
     data = _frames.tuning_curve(report)
     if data.empty:
-        raise _no_fit(report)
+        raise _no_fit(report, "tuning curve")
     level = _level(report)
     fig, ax = _figure(f"Tuning curve: median best {report.metric} after n random-search trials")
     n = data["n"].to_numpy(dtype=float)

@@ -152,7 +152,8 @@ def _require_trials(report: StudyReport) -> pd.DataFrame:
 
 def trials(report: StudyReport) -> pd.DataFrame:
     """One row per trial: number, state, value, steps reported, and whether the fit's tail holds
-    it (``in_tail``: a value at least as good as the tail threshold)."""
+    it (``in_tail``: a trial of the analysed sample with a value at least as good as the tail
+    threshold)."""
     table = _require_trials(report)
     out = pd.DataFrame({
         "number": table["number"] if "number" in table else np.arange(len(table)),
@@ -164,7 +165,9 @@ def trials(report: StudyReport) -> pd.DataFrame:
     out["last_step"] = [max(c) if c else None for c in curves]
     if report.fit is not None:
         sign = 1.0 if report.direction == "minimize" else -1.0
-        done = out["state"].eq("COMPLETE") & np.isfinite(out["value"])
+        rows = select_sample(table).rows
+        sampled = out.index.isin(rows.index if rows is not None else out.index)
+        done = sampled & out["state"].eq("COMPLETE") & np.isfinite(out["value"])
         out["in_tail"] = done & (sign * out["value"] <= sign * report.fit.threshold)
     return out.reset_index(drop=True)
 
