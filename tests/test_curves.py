@@ -611,8 +611,14 @@ def test_rule_decides_on_any_finite_curves(
     assert isinstance(decision.stop, bool) and decision.reason
     if decision.probability is not None:
         assert 0.0 <= decision.probability <= 1.0
-    estimates = [
-        p for p in (decision.curve_probability, decision.population_probability) if p is not None
+    pairs = [
+        (decision.curve_probability, decision.curve_level),
+        (decision.population_probability, decision.population_level),
     ]
-    if estimates:  # Bonferroni over the estimates available at this report
-        assert decision.stop == (min(estimates) < rule.threshold / len(estimates))
+    if (
+        decision.probability is not None
+        and decision.reason != "the curve has diverged (NaN or inf)"
+    ):
+        for _, level in pairs:  # per-trial levels never exceed threshold / 2
+            assert level is not None and 0 <= level <= rule.threshold / 2
+        assert decision.stop == any(p is not None and p < level for p, level in pairs)

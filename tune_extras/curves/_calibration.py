@@ -104,7 +104,7 @@ def curve_scores(
 
 
 def conformal_scale(
-    scores: Sequence[float], confidence: float = 0.9, weights: Sequence[float] | None = None
+    scores: ArrayLike, confidence: float = 0.9, weights: ArrayLike | None = None
 ) -> float | None:
     """The split-conformal scale from ``m`` scores, or ``None`` if ``m`` is too small for one.
 
@@ -128,7 +128,7 @@ def conformal_scale(
 
 
 def lognormal_scale(
-    scores: Sequence[float], confidence: float = 0.9, weights: Sequence[float] | None = None
+    scores: ArrayLike, confidence: float = 0.9, weights: ArrayLike | None = None
 ) -> float | None:
     """A scale from too few scores for a conformal one: a normal prediction bound on log-scores.
 

@@ -11,6 +11,7 @@ decisions on identical curves.
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -161,8 +162,7 @@ class ExtrapolationRule:
         if size == 0 or size != len(curve.values):
             return None
         fingerprint = (finished, size, float(curve.steps[-1]), float(curve.values[-1]))
-        with self._lock:
-            cached = self._records.get(curve.key)
+        cached = self._records.get(curve.key)  # a dict read is atomic: no lock needed
         if cached is not None and cached.fingerprint == fingerprint:
             return cached
         steps = np.asarray(curve.steps, dtype=np.float64)
@@ -182,11 +182,19 @@ class ExtrapolationRule:
 
     def _pool(
         self, finished: Sequence[Curve], stopped: Sequence[Curve]
-    ) -> tuple[list[CalibrationCurve], list[CalibrationCurve]]:
-        """(finished records, calibration pool): the latest ``calibration_window`` of each kind."""
+    ) -> tuple[list[CalibrationCurve], list[CalibrationCurve], list[CalibrationCurve]]:
+        """(finished records, calibration pool, the pool the levels are computed on).
+
+        The pool holds the latest ``calibration_window`` finished and stopped curves. The levels
+        use the stopped curves up to a count on a geometric grid (ratio 1.25): recomputed about
+        20 times in a study instead of at every stop, and still a function of the curves alone.
+        """
         done = self._records_of(finished, True)
+        ended = self._records_of(stopped, False)
         window = self.calibration_window
-        return done, done[-window:] + self._records_of(stopped, False)[-window:]
+        grid = _GRID[bisect.bisect_right(_GRID, len(ended)) - 1]
+        pool = done[-window:] + ended[-window:]
+        return done, pool, done[-window:] + ended[:grid][-window:]
 
     # ------------------------------------------------------------------------------ calibration
     def scale(
@@ -207,28 +215,40 @@ class ExtrapolationRule:
         log-normal prediction bound of the scores (:func:`~tune_extras.curves.lognormal_scale`,
         from 3 scores on); with fewer, the larger of ``settings.default_scale`` and the scores.
         """
-        _, pool = self._pool(finished, stopped)
+        _, pool, _ = self._pool(finished, stopped)
         return self._scale(fraction, pool, horizon)
 
     def _scale(self, fraction: float, pool: list[CalibrationCurve], horizon: float | None) -> float:
-        default = self.settings.default_scale
         if self.calibration == "fixed":
-            return default
+            return self.settings.default_scale
+        scores, reach, _ = self._score_table(fraction, pool)
+        return self._scale_from(scores, reach, horizon)
+
+    def _score_table(
+        self, fraction: float, pool: list[CalibrationCurve]
+    ) -> tuple[np.ndarray, np.ndarray, list[CalibrationCurve]]:
+        """The pool's scores at the calibration fraction nearest ``fraction``: scores, horizons
+        and the curves they belong to."""
         grid = nearest_fraction(fraction, self.settings.fractions)
-        scores, weights = [], []
+        owners, scores, reach = [], [], []
         for record in pool:
             score = record.score(grid, self.confidence, self.settings)
             if score is not None:
+                owners.append(record)
                 scores.append(score)
-                reach = 1.0 if horizon is None else float(record.steps[-1]) / horizon
-                weights.append(min(1.0, reach))
-        if not scores:
+                reach.append(float(record.steps[-1]))
+        return np.asarray(scores, dtype=np.float64), np.asarray(reach, dtype=np.float64), owners
+
+    def _scale_from(self, scores: np.ndarray, reach: np.ndarray, horizon: float | None) -> float:
+        default = self.settings.default_scale
+        if scores.size == 0:
             return default
+        weights = np.ones_like(reach) if horizon is None else np.minimum(1.0, reach / horizon)
         scale = conformal_scale(scores, self.confidence, weights)
         if scale is None:
             scale = lognormal_scale(scores, self.confidence, weights)
         if scale is None:
-            return max([default, *scores])
+            return float(max(default, scores.max()))
         return default if scale == 0 else min(scale, 1e6)
 
     def levels(
@@ -249,8 +269,8 @@ class ExtrapolationRule:
         conformal quantile at level ``1 / (m + 1)``: one finished trial that a prediction got
         badly wrong lowers the level at once). ``calibration="fixed"``: ``alpha``.
         """
-        done, pool = self._pool(finished, stopped)
-        return self._levels_of(done[-self.calibration_window :], pool)
+        done, _, level_pool = self._pool(finished, stopped)
+        return self._levels_of(done[-self.calibration_window :], level_pool)
 
     def _levels_of(
         self, finished: list[CalibrationCurve], pool: list[CalibrationCurve]
@@ -263,16 +283,19 @@ class ExtrapolationRule:
             if key in self._levels:
                 return self._levels[key]
         fractions = self.settings.fractions
+        tables = {f: self._score_table(f, pool) for f in fractions}
         curve_scores = []
         for record in finished:
-            others = [r for r in pool if r is not record]  # calibrated without itself
             horizon = float(record.steps[-1])
             probabilities = []
             for f in fractions:
                 prediction = record.prediction(f, self.settings)
-                if prediction is not None:
-                    scaled = prediction.with_scale(self._scale(f, others, horizon))
-                    probabilities.append(float(scaled.cdf(record.final)))
+                if prediction is None:
+                    continue
+                scores, reach, owners = tables[f]
+                keep = np.array([r is not record for r in owners], dtype=bool)
+                scale = self._scale_from(scores[keep], reach[keep], horizon)  # without itself
+                probabilities.append(float(prediction.with_scale(scale).cdf(record.final)))
             if probabilities:
                 curve_scores.append(min(probabilities))
         per_trial: list[list[float]] = [[] for _ in finished]
@@ -327,7 +350,7 @@ class ExtrapolationRule:
             return Decision(False, "before the first decision step")
         if last >= target_step:
             return Decision(False, "the trial has reached its target step")
-        done, pool = self._pool(finished, stopped)
+        done, pool, level_pool = self._pool(finished, stopped)
         if len(done) < self.min_finished:
             return Decision(False, f"fewer than {self.min_finished} finished trials")
         window = done[-self.calibration_window :]
@@ -347,7 +370,7 @@ class ExtrapolationRule:
             p_curve = float(prediction.cdf(reference))
         if p_curve is None and p_population is None:
             return Decision(False, "too few points and too few finished trials to predict")
-        curve_level, population_level = self._levels_of(window, pool)
+        curve_level, population_level = self._levels_of(window, level_pool)
         stop = (p_curve is not None and p_curve < curve_level) or (
             p_population is not None and p_population < population_level
         )
@@ -368,6 +391,10 @@ class ExtrapolationRule:
             curve_level,
             population_level,
         )
+
+
+_GRID = sorted({0, *range(1, 9), *(int(1.25**k) for k in range(10, 80))})
+"""Counts of stopped curves at which the levels are recomputed (0-8, then ratio 1.25)."""
 
 
 def _level(scores: list[float], alpha: float) -> float:
