@@ -333,7 +333,7 @@ def _groups(problems: list[str]) -> dict[str, list[str]]:
 def _fmt(x: float) -> str:
     if not math.isfinite(x):
         return "n/a"
-    return f"{x:.3g}"
+    return f"{x + 0.0:.3g}"  # + 0.0: a regret of -0.0 prints as 0
 
 
 def median_iqr(values: list[float]) -> str:

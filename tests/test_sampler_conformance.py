@@ -150,7 +150,14 @@ CASES: dict[str, SamplerCase] = {
             stateless=True,  # its default TPE is reseeded from (seed, trial number) per trial
             relative_make=_random_share_relative,
         ),
-        SamplerCase("multi-fidelity", _multi_fidelity, startup=6, multi_objective=False, ours=True),
+        SamplerCase(
+            "multi-fidelity",
+            _multi_fidelity,
+            startup=6,
+            multi_objective=False,
+            ours=True,
+            stateless=True,  # randomness from (seed, trial number), model rebuilt from the storage
+        ),
     )
 }
 

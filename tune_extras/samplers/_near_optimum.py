@@ -131,11 +131,13 @@ class NearOptimumOptimizer:
         """The next point.
 
         Args:
-            points: Finished points, shape ``(n, dim)``, in the order they finished.
+            points: Finished points, shape ``(n, dim)``, in trial order (the trust region replays
+                their values in this order).
             values: Their losses, shape ``(n,)`` (non-finite: failed; never the incumbent).
             is_local: For each finished point, whether it was a local (trust-region) step.
             index: Sequence number of the step (the trial number): Sobol index and randomness.
-            running: Points proposed but not finished, shape ``(r, dim)``: never proposed again.
+            running: Points proposed but not finished (running, or pruned), shape ``(r, dim)``: a
+                proposal within 5% of the box's side of one is moved (see :meth:`_unique`).
             snap: Map of unit points to the centre of their grid cell (ints, steps); duplicates are
                 detected after it.
             n_unknown_running: Steps running elsewhere whose points are not known yet (asked at the
