@@ -30,7 +30,8 @@ brackets by a hash of the study name, gives the same numbers in every run.
 Runs are cached, one JSON line per (problem, method, seed, budget), in
 ``benchmarks/results/pruners/runs.jsonl``, keyed also by a fingerprint of the code the method runs
 (tune-extras' sources for our methods, the package version for Optuna's and Ray's), so an
-interrupted or repeated command only computes what is missing or what changed. Run a part with
+interrupted or repeated command only computes what is missing or what changed (``--quick`` runs
+are not cached). Run a part with
 ``python -m benchmarks.suite_pruners --problems alexnet --methods ours-lc,optuna-hyperband``.
 """
 
@@ -326,6 +327,8 @@ def run(
 ) -> list[dict[str, Any]]:
     """One row per (problem, method, seed); cached runs are read back, missing ones computed."""
     names = problems or (QUICK_PROBLEMS if quick else FULL_PROBLEMS)
+    if quick:
+        cache_path = None  # smoke runs (the test suite's) leave the cache alone
     cached = _load_cache(cache_path) if cache_path is not None else {}
     rows = []
     for name in names:
@@ -369,18 +372,50 @@ def run(
     return rows
 
 
+def markdown(rows: list[dict[str, Any]], methods: tuple[str, ...] | None = None) -> str:
+    """One table: per problem and method, the numbers docs/halving.md and learning_curves.md use."""
+    lines = [
+        "| problem | method | resource median [IQR] | regret median (mean) "
+        "| best config stopped | ms / decision median |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["problem"], row["method"]), []).append(row)
+    order = methods or tuple(dict.fromkeys(row["method"] for row in rows))
+    for problem in dict.fromkeys(row["problem"] for row in rows):
+        for method in order:
+            members = groups.get((problem, method))
+            if not members:
+                continue
+            resource = np.array([m["resource"] for m in members])
+            regret = np.array([m["regret"] for m in members])
+            q1, med, q3 = np.percentile(resource, [25, 50, 75])
+            stopped = int(sum(m["best_stopped"] for m in members))
+            lines.append(
+                f"| {problem} | {method} | {med:.3f} [{q1:.3f}, {q3:.3f}] "
+                f"| {np.median(regret):.3g} ({regret.mean():.3g}) | {stopped} of {len(members)} "
+                f"| {np.median([m['ms_median'] for m in members]):.2f} |"
+            )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.suite_pruners")
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--budget", type=int, default=100)
     parser.add_argument("--problems", default=",".join(FULL_PROBLEMS))
     parser.add_argument("--methods", default=None, help="comma-separated (default: all)")
+    parser.add_argument("--markdown", action="store_true", help="print the docs' table instead")
     args = parser.parse_args(argv)
     from benchmarks.__main__ import print_summary, summarise
 
     methods = tuple(args.methods.split(",")) if args.methods else None
     rows = run(args.seeds, args.budget, problems=tuple(args.problems.split(",")), methods=methods)
-    print_summary(summarise(rows, METRICS), METRICS)
+    if args.markdown:
+        print(markdown(rows, methods))
+    else:
+        print_summary(summarise(rows, METRICS), METRICS)
 
 
 if __name__ == "__main__":

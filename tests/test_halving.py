@@ -292,6 +292,7 @@ def test_outlier_step_does_not_switch_pruning_off() -> None:
     assert rungs is not None and rungs.all_steps() == [1, 3, 9, 27]
 
 
+@pytest.mark.filterwarnings("ignore:trial .* beyond max_resource")
 def test_learned_brackets_never_change_during_a_study() -> None:
     """Regression: with max_resource="auto" a trial's bracket moved as longer trials appeared."""
 

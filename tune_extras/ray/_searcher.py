@@ -7,6 +7,8 @@ from typing import Any
 import optuna
 from ray.tune.search.optuna import OptunaSearch as _RayOptunaSearch
 
+from tune_extras._validation import check_int
+
 TRAINING_ITERATION = "training_iteration"
 
 
@@ -30,10 +32,8 @@ class OptunaSearch(_RayOptunaSearch):
     """
 
     def __init__(self, *args: Any, max_resource: int | None = None, **kwargs: Any) -> None:
-        if max_resource is not None and (
-            isinstance(max_resource, bool) or not isinstance(max_resource, int) or max_resource < 1
-        ):
-            raise ValueError(f"max_resource must be None or an int >= 1, got {max_resource!r}")
+        if max_resource is not None:
+            check_int("max_resource", max_resource, low=1)
         super().__init__(*args, **kwargs)
         self._max_resource = max_resource
         self._reported_steps: dict[str, set[int]] = {}
