@@ -125,23 +125,23 @@ def test_tpe_with_a_random_share_is_analysed_on_its_random_draws() -> None:
     assert report.best_interval is not None and 0.3 in report.best_interval
 
 
+def _curve(trial: optuna.Trial) -> float:
+    """A 27-step learning curve that ends at the bowl's value, reported step by step."""
+    final = _bowl(trial)
+    for step in range(1, 28):
+        trial.report(final + 2.0 / step, step)
+        if trial.should_prune():
+            raise optuna.TrialPruned
+    return final
+
+
 def _pruned_study(n_trials: int, seed: int) -> optuna.Study:
-    """A random search of 27-step curves whose final value is the bowl, pruned by Optuna's
-    successive halving (reduction 3)."""
-
-    def objective(trial: optuna.Trial) -> float:
-        final = _bowl(trial)
-        for step in range(1, 28):
-            trial.report(final + 2.0 / step, step)
-            if trial.should_prune():
-                raise optuna.TrialPruned
-        return final
-
+    """A random search of curves pruned by Optuna's successive halving (reduction 3)."""
     study = optuna.create_study(
         sampler=optuna.samplers.RandomSampler(seed=seed),
         pruner=optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3),
     )
-    study.optimize(objective, n_trials=n_trials)
+    study.optimize(_curve, n_trials=n_trials)
     return study
 
 
@@ -183,19 +183,11 @@ def test_spared_random_draws_finish_and_are_analysed_alone() -> None:
     draws all finish, and the analyzer fits them alone, unpruned."""
     from tune_extras.optuna._spare_random import SpareRandomDraws
 
-    def objective(trial: optuna.Trial) -> float:
-        final = _bowl(trial)
-        for step in range(1, 28):
-            trial.report(final + 2.0 / step, step)
-            if trial.should_prune():
-                raise optuna.TrialPruned
-        return final
-
     study = optuna.create_study(
         sampler=RandomShareSampler(optuna.samplers.TPESampler(seed=5), share=0.3, seed=5),
         pruner=SpareRandomDraws(optuna.pruners.SuccessiveHalvingPruner(reduction_factor=3)),
     )
-    study.optimize(objective, n_trials=200)
+    study.optimize(_curve, n_trials=200)
     marked = [t for t in study.trials if t.user_attrs.get("tune_extras.random_draw")]
     assert marked and all(t.state == optuna.trial.TrialState.COMPLETE for t in marked)
     others = [t for t in study.trials if t not in marked]
@@ -210,3 +202,39 @@ def test_spare_random_draws_validates_its_pruner() -> None:
 
     with pytest.raises(ValueError, match="pruner must be an optuna BasePruner"):
         SpareRandomDraws("median")  # type: ignore[arg-type]
+
+
+def test_empirical_median_tuning_curve_counts_pruned_trials_as_worse() -> None:
+    from tune_extras.analysis import empirical_median_tuning_curve
+
+    values = np.array([5.0, 1.0, 3.0, 2.0, 4.0])
+    # n = 1: the median value; n = 2: i* = ceil(5 (1 - 2^-1/2)) = 2; n = 10: the best.
+    np.testing.assert_array_equal(
+        empirical_median_tuning_curve(values, [1, 2, 10], "minimize"), [3.0, 2.0, 1.0]
+    )
+    # Five pruned trials, worse than all: the median of one trial is the worst completed one, and
+    # with 30 pruned it is unknown.
+    np.testing.assert_array_equal(
+        empirical_median_tuning_curve(values, [1, 2, 10], "minimize", 5), [5.0, 3.0, 1.0]
+    )
+    assert np.isnan(empirical_median_tuning_curve(values, [1], "minimize", 30)[0])
+    np.testing.assert_array_equal(empirical_median_tuning_curve(values, [1, 2], "maximize"), [3, 4])
+
+
+def test_a_random_search_opened_with_load_study_is_analysed(tmp_path: object) -> None:
+    """optuna.load_study gives the study Optuna's default (TPE) sampler whatever ran it: a random
+    search opened that way is analysed, with a sentence saying why; a TPE study is not."""
+    storage = f"sqlite:///{tmp_path}/loaded.db"
+    run = optuna.create_study(
+        storage=storage, study_name="r", sampler=optuna.samplers.RandomSampler(seed=6)
+    )
+    run.optimize(_bowl, n_trials=120)
+    loaded = optuna.load_study(study_name="r", storage=storage)
+    assert type(loaded.sampler).__name__ == "TPESampler"
+    report = tune_extras.analyze(loaded, importance=False)
+    assert report.refusal is None and report.fit is not None
+    assert any("optuna.load_study gets Optuna's default sampler" in w for w in report.warnings)
+    tpe = optuna.create_study(storage=storage, study_name="t", sampler=optuna.samplers.TPESampler(seed=6))
+    tpe.optimize(_bowl, n_trials=120)
+    refused = tune_extras.analyze(optuna.load_study(study_name="t", storage=storage), importance=False)
+    assert refused.refusal is not None and "TPESampler" in refused.refusal

@@ -11,7 +11,11 @@ from tune_extras.analysis._publish import publish
 from tune_extras.analysis._quantity import Quantity
 from tune_extras.analysis._report import SCHEMA_VERSION, Extrapolation, StudyReport, TuningCurve
 from tune_extras.analysis._sample import RANDOM_DRAW_COLUMN, select_sample
-from tune_extras.analysis._tuning_curve import empirical_tuning_curve, improvement_trend
+from tune_extras.analysis._tuning_curve import (
+    empirical_median_tuning_curve,
+    empirical_tuning_curve,
+    improvement_trend,
+)
 from tune_extras.analysis._verdict import Target
 
 __all__ = [
@@ -26,6 +30,7 @@ __all__ = [
     "Target",
     "TuningCurve",
     "analyze",
+    "empirical_median_tuning_curve",
     "empirical_tuning_curve",
     "improvement_trend",
     "parse_bounds",

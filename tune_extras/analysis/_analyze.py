@@ -13,7 +13,7 @@ from tune_extras.analysis._bounds import Bounds, resolve_bounds
 from tune_extras.analysis._randomness import SamplingCheck, sampling_check
 from tune_extras.analysis._report import Extrapolation, StudyReport, TuningCurve
 from tune_extras.analysis._sample import Sample, select_sample
-from tune_extras.analysis._tuning_curve import empirical_tuning_curve, improvement_trend
+from tune_extras.analysis._tuning_curve import empirical_median_tuning_curve, improvement_trend
 from tune_extras.analysis._verdict import findings
 from tune_extras.surface import (
     MAX_DIMENSION,
@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 RANDOM_SAMPLERS = frozenset({"RandomSampler", "random", "BasicVariantGenerator"})
 #: p-value below which an unknown sampler is taken as not random (parameters or trend).
 NOT_RANDOM_LEVEL = 1e-3
+#: A study whose sampler object is not random is analysed only when the sampling check's p-value
+#: is at least this (no sign of adaptive sampling).
+LOADED_LEVEL = 0.05
 #: p-value of the improvement trend below which a random study gets a drift warning.
 TREND_LEVEL = 0.01
 
@@ -149,7 +152,7 @@ def analyze(
             "aggressively"
         )
     check = None
-    if sampler is None and not sample.random_draws_only:
+    if sampler not in RANDOM_SAMPLERS and not sample.random_draws_only:
         rows = sample.rows if sample.rows is not None else pd.DataFrame()
         check = sampling_check(rows, distributions, seed)
     if refusal is None and not assume_random:
@@ -163,6 +166,7 @@ def analyze(
         "importances": _importance(study, objective) if importance else None,
         "bounds": resolved,
         "random_draws_only": sample.random_draws_only,
+        "trials": table,
     }
     if refusal is not None:
         return StudyReport(
@@ -178,15 +182,16 @@ def analyze(
         n_numeric or None,
     )
     curve = found.curve
-    observed_n = curve["n"][curve["n"] <= y.size]
+    observed_n = curve["n"][curve["n"] <= n_obs]
+    observed = empirical_median_tuning_curve(y, observed_n, direction, n_worse)
     tuning_curve = TuningCurve(
         n=curve["n"],
         median=curve["median"],
         expected=curve["expected"],
         band_low=curve["band_low"],
         band_high=curve["band_high"],
-        observed_n=observed_n,
-        observed=empirical_tuning_curve(y, observed_n, direction),
+        observed_n=observed_n[np.isfinite(observed)],
+        observed=observed[np.isfinite(observed)],
         notes=found.curve_notes,
     )
     extrapolation = Extrapolation(
@@ -233,22 +238,27 @@ def _refusal(
     sampler: str | None, sample: Sample, check: SamplingCheck | None, direction: str
 ) -> str | None:
     """Why the study cannot be analysed as a random search, or ``None``; ``check`` is the
-    sampling check of a study whose sampler is unknown."""
-    if sample.random_draws_only:
+    sampling check of a study whose sampler is not a random one (or unknown).
+
+    A study whose sampler object is not random (a study opened with ``optuna.load_study`` gets
+    Optuna's default TPE sampler, whatever ran it) is analysed only when its parameters show no
+    sign at all of adaptive sampling (p >= :data:`LOADED_LEVEL`)."""
+    if sample.random_draws_only or sampler in RANDOM_SAMPLERS or check is None:
         return None
-    if sampler is not None or check is None:
-        return None if sampler in RANDOM_SAMPLERS else f"{NOT_RANDOM} [sampler: {sampler}]"
+    who = "the sampler is unknown" if sampler is None else f"sampler: {sampler}"
     if check.p_value < NOT_RANDOM_LEVEL:
         return (
-            f"{NOT_RANDOM} [the sampler is unknown, and the values of {check.parameter!r} do not "
+            f"{NOT_RANDOM} [{who}, and the values of {check.parameter!r} do not "
             f"follow its search distribution as random search draws them: Kolmogorov-Smirnov "
             f"p = {check.p_value:.1g} over {check.n_parameters} parameters]"
         )
+    if sampler is not None and (check.n_parameters == 0 or check.p_value < LOADED_LEVEL):
+        return f"{NOT_RANDOM} [sampler: {sampler}]"
     if sample.n_worse == 0 and sample.values.size >= 3:
         tau, p_value = improvement_trend(sample.values, direction)
         if p_value < NOT_RANDOM_LEVEL:
             return (
-                f"{NOT_RANDOM} [the sampler is unknown and the values improve with trial number: "
+                f"{NOT_RANDOM} [{who}, and the values improve with trial number: "
                 f"Kendall tau {tau:.2f}, p = {p_value:.1g}]"
             )
     return None
@@ -299,7 +309,13 @@ def _warnings(
 ) -> list[str]:
     notes = []
     random_known = sample.random_draws_only or sampler in RANDOM_SAMPLERS
-    if check is not None and not assume_random:
+    if check is not None and sampler is not None and not assume_random:
+        notes.append(
+            f"the study's sampler is {sampler}, but its parameters follow the search distribution "
+            f"as random search draws them (p = {check.p_value:.2g}): a study opened with "
+            "optuna.load_study gets Optuna's default sampler, so it is analysed as a random search"
+        )
+    elif check is not None and not assume_random:
         checked = (
             f"the values of its {check.n_parameters} parameters follow the search distribution"
             if check.n_parameters

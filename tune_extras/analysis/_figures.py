@@ -73,7 +73,7 @@ def tuning_curve(report: StudyReport) -> Figure:
             ls="--", label="extrapolated median")
     observed = data.dropna(subset=["observed"])
     ax.plot(observed["n"], observed["observed"], "o", color="black", ms=2.5,
-            label="observed (expected best of n trials run)")
+            label="observed (median best of n of the trials run)")
     ext = report.extrapolation
     if ext is not None:
         ax.axvline(ext.n_trials, color=GREY, lw=0.8, ls=":")

@@ -193,8 +193,11 @@ class StudyReport:
         )
 
     @property
-    def effective_dimension(self) -> float | None:
-        return None if self.findings is None else self.findings.effective_dimension.estimate
+    def effective_dimension(self) -> int | None:
+        """The effective number of hyperparameters (an integer), ``None`` when not estimated."""
+        if self.findings is None or self.findings.effective_dimension.estimate is None:
+            return None
+        return round(self.findings.effective_dimension.estimate)
 
     @property
     def effective_dimension_interval(self) -> Interval | None:

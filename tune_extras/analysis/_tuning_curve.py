@@ -26,6 +26,31 @@ def empirical_tuning_curve(values: ArrayLike, n: ArrayLike, direction: str) -> F
     return (sign * ((above - below) @ losses)).reshape(n.shape)  # type: ignore[no-any-return]
 
 
+def empirical_median_tuning_curve(
+    values: ArrayLike, n: ArrayLike, direction: str, n_worse: int = 0
+) -> FloatArray:
+    """Median best of ``n`` trials drawn with replacement from the observed ones and ``n_worse``
+    trials known only to be worse than all of them (pruned trials); NaN where that median is one
+    of the unknown values.
+
+    With sorted losses ``v_(1) <= ... <= v_(N)`` among ``M = N + n_worse`` trials,
+    ``P(min of n <= v_(i)) = 1 - (1 - i/M)^n``, so the median is ``v_(i*)`` with
+    ``i* = ceil(M (1 - 2^(-1/n)))``, defined while ``i* <= N``; mirrored for a score. The
+    counterpart of the fitted median curve.
+    """
+    y = np.asarray(values, dtype=np.float64)
+    sign = 1.0 if direction == "minimize" else -1.0
+    losses = np.sort(sign * y)
+    total = losses.size + n_worse
+    n = np.asarray(n, dtype=np.float64)
+    index = np.ceil(total * -np.expm1(-np.log(2.0) / n) - 1e-9).astype(int)
+    index = np.maximum(index, 1)
+    out = np.full(n.shape, np.nan)
+    defined = index <= losses.size
+    out[defined] = sign * losses[index[defined] - 1]
+    return out
+
+
 def improvement_trend(values: ArrayLike, direction: str) -> tuple[float, float]:
     """Kendall's tau between trial order and improvement, with its one-sided p-value.
 
