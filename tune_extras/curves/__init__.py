@@ -17,7 +17,7 @@ from tune_extras.curves._calibration import (
 )
 from tune_extras.curves._families import Shape, default_shapes
 from tune_extras.curves._model import CurvePrediction, extrapolate
-from tune_extras.curves._rule import Curve, Decision, ExtrapolationRule
+from tune_extras.curves._rule import Curve, Decision, ExtrapolationRule, rules_by_direction
 from tune_extras.curves._settings import DEFAULT_SETTINGS, CurveSettings
 
 __all__ = [
@@ -37,4 +37,5 @@ __all__ = [
     "extrapolate",
     "interval_score",
     "lognormal_scale",
+    "rules_by_direction",
 ]

@@ -12,6 +12,7 @@ decisions on identical curves.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import threading
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from tune_extras._validation import check_choice, check_int, check_real, parse_direction
+from tune_extras._validation import (
+    DIRECTIONS,
+    check_choice,
+    check_int,
+    check_real,
+    parse_direction,
+)
 from tune_extras.curves._calibration import (
     CalibrationCurve,
     conformal_level,
@@ -391,6 +398,13 @@ class ExtrapolationRule:
             curve_level,
             population_level,
         )
+
+
+def rules_by_direction(*, default_scale: float, **options: Any) -> dict[str, ExtrapolationRule]:
+    """One rule per direction with the same options and ``settings.default_scale`` (the adapters
+    learn the direction from the study, or from Ray's ``mode``, only when they decide)."""
+    settings = dataclasses.replace(DEFAULT_SETTINGS, default_scale=default_scale)
+    return {d: ExtrapolationRule(d, settings=settings, **options) for d in DIRECTIONS}
 
 
 _GRID = sorted({0, *range(1, 9), *(int(1.25**k) for k in range(10, 80))})

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from optuna.pruners import BasePruner
 from optuna.trial import TrialState
 
-from tune_extras._validation import check_choice, check_int, check_int_or_auto, check_real
-from tune_extras.curves import DEFAULT_SETTINGS, Curve, Decision, ExtrapolationRule
+from tune_extras._validation import check_int, check_int_or_auto
+from tune_extras.curves import DEFAULT_SETTINGS, Curve, Decision, rules_by_direction
 from tune_extras.halving import first_completed
 from tune_extras.optuna._halving import study_direction
 
@@ -91,21 +90,14 @@ class LearningCurvePruner(BasePruner):
     ) -> None:
         if not callable(max_resource):
             check_int_or_auto("max_resource", max_resource)
-        settings = dataclasses.replace(
-            DEFAULT_SETTINGS,
-            default_scale=check_real("default_scale", default_scale, low=0, low_open=True),
+        self._rules = rules_by_direction(
+            threshold=threshold,
+            rank=rank,
+            min_finished=check_int("n_startup_trials", n_startup_trials, low=1),
+            min_step=check_int("n_warmup_steps", n_warmup_steps, low=0),
+            calibration=calibration,
+            default_scale=default_scale,
         )
-        options: dict[str, Any] = {
-            "threshold": check_real(
-                "threshold", threshold, low=0, high=0.5, low_open=True, high_open=True
-            ),
-            "rank": check_int("rank", rank, low=1),
-            "min_finished": check_int("n_startup_trials", n_startup_trials, low=1),
-            "min_step": check_int("n_warmup_steps", n_warmup_steps, low=0),
-            "calibration": check_choice("calibration", calibration, ("study", "fixed")),
-            "settings": settings,
-        }
-        self._rules = {d: ExtrapolationRule(d, **options) for d in ("minimize", "maximize")}
         self._max_resource = max_resource
 
     def prune(self, study: Study, trial: FrozenTrial) -> bool:

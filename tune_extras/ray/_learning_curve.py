@@ -6,14 +6,13 @@ Same decisions as :class:`tune_extras.optuna.LearningCurvePruner` on the same cu
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 from ray.tune.schedulers import TrialScheduler
 
-from tune_extras._validation import check_choice, check_int, check_real
-from tune_extras.curves import DEFAULT_SETTINGS, Curve, Decision, ExtrapolationRule
+from tune_extras._validation import check_real
+from tune_extras.curves import DEFAULT_SETTINGS, Curve, Decision, rules_by_direction
 from tune_extras.ray._scheduler import MetricScheduler
 
 
@@ -66,21 +65,14 @@ class LearningCurveScheduler(MetricScheduler):
                 raise ValueError(
                     f"max_t must be 'auto', a number > 0 or a callable, got {max_t!r}"
                 ) from None
-        settings = dataclasses.replace(
-            DEFAULT_SETTINGS,
-            default_scale=check_real("default_scale", default_scale, low=0, low_open=True),
+        self._rules = rules_by_direction(
+            threshold=threshold,
+            rank=rank,
+            min_finished=min_finished,
+            min_step=check_real("grace_period", grace_period, low=0),
+            calibration=calibration,
+            default_scale=default_scale,
         )
-        options: dict[str, Any] = {
-            "threshold": check_real(
-                "threshold", threshold, low=0, high=0.5, low_open=True, high_open=True
-            ),
-            "rank": check_int("rank", rank, low=1),
-            "min_finished": check_int("min_finished", min_finished, low=1),
-            "min_step": check_real("grace_period", grace_period, low=0),
-            "calibration": check_choice("calibration", calibration, ("study", "fixed")),
-            "settings": settings,
-        }
-        self._rules = {d: ExtrapolationRule(d, **options) for d in ("minimize", "maximize")}
         self._time_attr = time_attr
         self._max_t = max_t
         self._running: dict[str, list[tuple[float, float]]] = {}
