@@ -331,14 +331,15 @@ def pruned_replays(seeds: int, size: int = 300) -> list[dict[str, Any]]:
                 start = time.perf_counter()
                 report = analyze(study, importance=False, seed=seed)
                 seconds = time.perf_counter() - start
-                # Pruned trials of the analysed sample (none when the random draws are spared).
-                pruned = [
-                    t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED
-                    and (not report.random_draws_only or t.user_attrs.get(RANDOM_DRAW_ATTR))
+                # The analysed sample (the random draws alone when they are spared).
+                sample = [
+                    t for t in study.trials
+                    if not report.random_draws_only or t.user_attrs.get(RANDOM_DRAW_ATTR)
                 ]
+                pruned = [t for t in sample if t.state == optuna.trial.TrialState.PRUNED]
                 finals = np.array([chosen[t.number].final for t in pruned])
                 recorded = np.array([t.value for t in pruned if t.value is not None])
-                completed = np.sort([t.value for t in study.trials if t.value is not None
+                completed = np.sort([t.value for t in sample if t.value is not None
                                      and t.state == optuna.trial.TrialState.COMPLETE])[::-1]
                 # The tail above every pruned trial's recorded value: no known violation.
                 safe_k = int(np.sum(completed > recorded.max())) if recorded.size else completed.size
