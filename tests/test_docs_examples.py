@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOC_PAGES = [
     "README.md",
     "docs/quickstart.md",
+    "docs/analyzer.md",
     "docs/how-to/swap-a-sampler.md",
     "docs/how-to/add-a-pruner.md",
     "docs/how-to/run-on-a-ray-cluster.md",
