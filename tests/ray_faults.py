@@ -20,7 +20,7 @@ from typing import Any
 
 import optuna
 
-from tune_extras.ray._driver import FAIL_REASON_ATTR
+from tune_extras.ray import FAIL_REASON_ATTR
 
 _ROOT = Path(__file__).resolve().parents[1]
 

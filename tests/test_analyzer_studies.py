@@ -181,7 +181,7 @@ def test_pruned_trials_inside_the_tail_are_counted() -> None:
 def test_spared_random_draws_finish_and_are_analysed_alone() -> None:
     """Successive halving stops most trials; behind SpareRandomDraws the RandomShareSampler's
     draws all finish, and the analyzer fits them alone, unpruned."""
-    from tune_extras.optuna._spare_random import SpareRandomDraws
+    from tune_extras.optuna import SpareRandomDraws
 
     study = optuna.create_study(
         sampler=RandomShareSampler(optuna.samplers.TPESampler(seed=5), share=0.3, seed=5),
@@ -198,7 +198,7 @@ def test_spared_random_draws_finish_and_are_analysed_alone() -> None:
 
 
 def test_spare_random_draws_validates_its_pruner() -> None:
-    from tune_extras.optuna._spare_random import SpareRandomDraws
+    from tune_extras.optuna import SpareRandomDraws
 
     with pytest.raises(ValueError, match="pruner must be an optuna BasePruner"):
         SpareRandomDraws("median")  # type: ignore[arg-type]

@@ -63,7 +63,7 @@ def test_alexnet_accuracy_is_close_to_published_fit() -> None:
         # AlexNet: 60% of the runs never learned, so 50 runs hold about 20 trained ones, whose top
         # looks like c = 1 while the full data's tail is c = 2: 50-run intervals hold the full-data
         # estimate in 16 of 40 subsamples, 100-run ones in 30 of 40 (docs/analyzer.md).
-        ("alexnet", "maximize", 100, 6),
+        pytest.param("alexnet", "maximize", 100, 6, marks=pytest.mark.slow),  # 30 s
     ],
 )
 def test_subsamples_cover_full_data_estimate(

@@ -28,7 +28,7 @@ from tests.ray_faults import (
     started,
     wait_for,
 )
-from tune_extras.ray._driver import ATTEMPT_ATTR, FAIL_REASON_ATTR, RETRY_OF_ATTR
+from tune_extras.ray import ATTEMPT_ATTR, FAIL_REASON_ATTR, RETRY_OF_ATTR
 
 pytestmark = pytest.mark.ray
 optuna.logging.set_verbosity(optuna.logging.WARNING)

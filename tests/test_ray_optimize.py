@@ -15,7 +15,7 @@ import pytest
 
 from tests.ray_faults import assert_consistent
 from tune_extras.optuna import LearningCurvePruner, SuccessiveHalvingPruner
-from tune_extras.ray._driver import ATTEMPT_ATTR, FAIL_REASON_ATTR, RETRY_OF_ATTR
+from tune_extras.ray import ATTEMPT_ATTR, FAIL_REASON_ATTR, RETRY_OF_ATTR
 
 pytestmark = pytest.mark.ray
 optuna.logging.set_verbosity(optuna.logging.WARNING)

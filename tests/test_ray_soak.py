@@ -17,7 +17,7 @@ import optuna
 import pytest
 
 from tests.ray_faults import assert_consistent, interrupt_a_driver, kill_worker, soak_objective
-from tune_extras.ray._driver import FAIL_REASON_ATTR, RETRY_OF_ATTR
+from tune_extras.ray import FAIL_REASON_ATTR, RETRY_OF_ATTR
 
 # Minutes on a loaded 2-core machine: a longer limit than the suite's 300 s per test.
 pytestmark = [pytest.mark.ray, pytest.mark.slow, pytest.mark.timeout(1200)]

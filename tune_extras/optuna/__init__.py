@@ -15,6 +15,7 @@ _EXPORTS = {
     "NearOptimumSampler": "._near_optimum_sampler",
     "RandomShareSampler": "._random_share",
     "MultiFidelitySampler": "._multi_fidelity_sampler",
+    "SpareRandomDraws": "._spare_random",
 }
 __all__ = list(_EXPORTS)
 __getattr__ = lazy_getattr(__name__, _EXPORTS)

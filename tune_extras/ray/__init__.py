@@ -12,6 +12,10 @@ _EXPORTS = {
     "LearningCurveScheduler": "._learning_curve",
     "optimize": "._optimize",
     "load_experiment": "._loader",
+    "NoNodeFitsError": "._resources",
+    "FAIL_REASON_ATTR": "._driver",
+    "RETRY_OF_ATTR": "._driver",
+    "ATTEMPT_ATTR": "._driver",
 }
 __all__ = list(_EXPORTS)
 __getattr__ = lazy_getattr(__name__, _EXPORTS)
