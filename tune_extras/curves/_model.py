@@ -113,7 +113,7 @@ class CurvePrediction:
                 lambda x: float(self.cdf(x)) - level,
                 float(lo),
                 float(hi),
-                xtol=1e-13 * max(1.0, abs(float(hi - lo))),
+                xtol=max(1e-13 * abs(float(hi - lo)), 1e-300),  # relative to the bracket
             )
             return np.asarray(root, dtype=np.float64)
         for _ in range(45):
