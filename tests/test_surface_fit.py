@@ -23,10 +23,10 @@ def test_recovers_known_parameters_from_a_large_sample() -> None:
     assert 0.1 in fit.best_interval
     # In a deep, noisy tail, noise and curvature trade off: c is only bounded, not pinned.
     assert 2.0 in fit.effective_dimension_interval
-    # A pure noisy quadratic passes the tail test; Lepski's rule is conservative, but keeps a tail
-    # of reasonable size.
-    assert fit.ks_pvalue > 0.01
-    assert fit.n_tail >= 60
+    # A pure noisy quadratic passes the tail test and agrees with its deeper tails: the automatic
+    # threshold keeps the whole sample (as on 96% of the replicates of the benchmark grid).
+    assert fit.ks_pvalue > 0.05
+    assert fit.n_tail == 1000
 
 
 def test_score_to_maximise_mirrors_loss() -> None:
