@@ -230,10 +230,11 @@ def run_ray(
         trial = _FakeTrial(str(number), config)
         scheduler.on_trial_add(controller, trial)
         curve = problem.curve(config)
-        steps, stopped = 0, False
+        steps, stopped, diverged = 0, False, False
         for step, value in enumerate(curve, start=1):
             steps = step
             if math.isnan(value):
+                diverged = True  # a trainable that raises on a NaN loss: Ray reports an error
                 break
             start = time.perf_counter()
             action = scheduler.on_trial_result(
@@ -244,6 +245,10 @@ def run_ray(
                 stopped = True
                 break
         used.append(steps)
+        if diverged:  # as the Optuna driver's FAILed trial
+            scheduler.on_trial_error(controller, trial)
+            finals.append(math.nan)
+            continue
         # Ray's controller reports a trial its scheduler stopped as complete too, last result and all.
         result = {"training_iteration": steps, "value": float(curve[steps - 1])}
         scheduler.on_trial_complete(controller, trial, result)
