@@ -69,7 +69,7 @@ def test_alexnet_accuracy_is_close_to_published_fit() -> None:
 def test_subsamples_cover_full_data_estimate(
     name: str, direction: str, size: int, min_hits: int
 ) -> None:
-    """A subsample's interval contains the full-data estimate in a large majority of 12 cases
+    """A subsample's interval contains the full-data estimate in at least ``min_hits`` of 12 cases
     (the 40-subsample measurement is ``python -m benchmarks.suite_analyzer real``)."""
     scores = _finite(name)
     values = 1.0 - scores if direction == "minimize" else scores

@@ -18,8 +18,7 @@ import optuna
 import pytest
 
 from tests.ray_faults import assert_consistent, started, wait_for
-from tune_extras.ray import ATTEMPT_ATTR, FAIL_REASON_ATTR, RETRY_OF_ATTR
-from tune_extras.ray._resources import NoNodeFitsError
+from tune_extras.ray import ATTEMPT_ATTR, FAIL_REASON_ATTR, RETRY_OF_ATTR, NoNodeFitsError
 
 pytestmark = pytest.mark.ray
 optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -19,7 +19,7 @@ import pytest
 from tests.ray_faults import assert_consistent, interrupt_a_driver, kill_worker, soak_objective
 from tune_extras.ray import FAIL_REASON_ATTR, RETRY_OF_ATTR
 
-# Minutes on a loaded 2-core machine: a longer limit than the suite's 300 s per test.
+# Minutes on a loaded 2-core machine; the limit only guards against a hang.
 pytestmark = [pytest.mark.ray, pytest.mark.slow, pytest.mark.timeout(1200)]
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 State = optuna.trial.TrialState
