@@ -112,6 +112,8 @@ def test_flat_warm_up_is_left_out_of_the_fit() -> None:
     factor=st.floats(0.01, 100),
     seed=st.integers(0, 1000),
 )
+# Was: the std off by 1.6e-4 (relative), E[Y^2] - E[Y]^2 cancelling at a shift 1e4 times the scale.
+@example(alpha=1.5625, shift=99.0, factor=0.01, seed=0)
 def test_prediction_is_equivariant_to_affine_maps_and_direction(
     alpha: float, shift: float, factor: float, seed: int
 ) -> None:
@@ -121,7 +123,7 @@ def test_prediction_is_equivariant_to_affine_maps_and_direction(
     mapped = extrapolate(T, shift + factor * y, 60)
     flipped = extrapolate(T, -y, 60)
     assert mapped.mean == pytest.approx(shift + factor * base.mean, rel=1e-6, abs=1e-6 * factor)
-    assert mapped.std == pytest.approx(factor * base.std, rel=1e-4)  # cancellation at large shifts
+    assert mapped.std == pytest.approx(factor * base.std, rel=1e-8)
     assert flipped.mean == pytest.approx(-base.mean, rel=1e-9, abs=1e-12)
     q = np.array([0.05, 0.5, 0.95])
     np.testing.assert_allclose(flipped.ppf(q), -base.ppf(1 - q), rtol=1e-6, atol=1e-9)

@@ -70,8 +70,11 @@ class CurvePrediction:
         """Standard deviation (infinite if a component has two or fewer degrees of freedom)."""
         if float(self.dofs.min()) <= 2:
             return math.inf
-        second = self.weights @ (self.scales**2 * self.dofs / (self.dofs - 2) + self.locations**2)
-        return self.scale * math.sqrt(max(float(second) - self.center**2, 0.0))
+        # Law of total variance about the mean (not E[Y^2] - E[Y]^2, which cancels when the
+        # curve sits far from 0 relative to its spread).
+        offsets = self.locations - self.center
+        variance = self.weights @ (self.scales**2 * self.dofs / (self.dofs - 2) + offsets**2)
+        return self.scale * math.sqrt(max(float(variance), 0.0))
 
     def with_scale(self, scale: float) -> CurvePrediction:
         """The same prediction with its spread multiplied by ``scale`` (a calibration)."""
