@@ -58,6 +58,19 @@ def _seed_of(*parts: Any) -> int:
     return int.from_bytes(digest[:4], "little")
 
 
+def random_configs(
+    space: dict[str, optuna.distributions.BaseDistribution], n: int, seed: int
+) -> list[dict[str, Any]]:
+    """``n`` configurations of ``space`` drawn by Optuna's ``RandomSampler(seed=seed)``."""
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    configs = []
+    for _ in range(n):
+        trial = study.ask(space)
+        configs.append(dict(trial.params))
+        study.tell(trial, 0.0)
+    return configs
+
+
 class CurveProblem:
     """A multi-fidelity problem whose curve is revealed one unit of resource at a time."""
 
@@ -272,14 +285,7 @@ class TorchTraining(CurveProblem):
         }
 
     def sample_configs(self, n: int, seed: int) -> list[dict[str, Any]]:
-        sampler = optuna.samplers.RandomSampler(seed=seed)
-        study = optuna.create_study(sampler=sampler)
-        configs = []
-        for _ in range(n):
-            trial = study.ask(self.search_space())
-            configs.append(dict(trial.params))
-            study.tell(trial, 0.0)
-        return configs
+        return random_configs(self.search_space(), n, seed)
 
     def _load(self) -> Any:
         if self._data is None:

@@ -44,7 +44,6 @@ from functools import cache, cached_property
 from typing import Any, ClassVar
 
 import numpy as np
-import optuna
 from optuna.distributions import (
     BaseDistribution,
     CategoricalDistribution,
@@ -52,7 +51,7 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from benchmarks.problems import Surrogate, branin, hartmann6
+from benchmarks.problems import Surrogate, branin, hartmann6, random_configs
 
 FAMILIES = ("tabular", "bbob", "embedded", "quadratic", "surrogate")
 
@@ -530,14 +529,8 @@ class MixedQuadratic(Problem):
         return self.true_value(params) + self.sigma * float(draw)
 
     def _range(self) -> float:
-        sampler = optuna.samplers.RandomSampler(seed=stable_seed(self.name, "range"))
-        study = optuna.create_study(sampler=sampler)
-        highest = 0.0
-        for _ in range(512):
-            trial = study.ask(self.search_space())
-            highest = max(highest, self.true_value(trial.params))
-            study.tell(trial, 0.0)
-        return highest
+        configs = random_configs(self.search_space(), 512, stable_seed(self.name, "range"))
+        return max(0.0, *(self.true_value(params) for params in configs))
 
     @property
     def optimum(self) -> float:  # type: ignore[override]

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from benchmarks import suite_samplers as suite
 from benchmarks.__main__ import main as bench_main
-from benchmarks.problems import hartmann6
+from benchmarks.problems import hartmann6, random_configs
 from benchmarks.sampler_problems import (
     BBOB_FUNCTIONS,
     BRANIN_MIN,
@@ -42,13 +42,7 @@ def _x(values: np.ndarray) -> dict[str, float]:
 
 
 def _random_params(problem, n: int, seed: int) -> list[dict]:
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
-    out = []
-    for _ in range(n):
-        trial = study.ask(problem.search_space())
-        out.append(dict(trial.params))
-        study.tell(trial, 0.0)
-    return out
+    return random_configs(problem.search_space(), n, seed)
 
 
 # ------------------------------------------------------------------------------- registry
