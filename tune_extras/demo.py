@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from tune_extras._validation import check_int
+
 N_FEATURES = 20
 N_CLASSES = 4
 
@@ -97,9 +99,8 @@ def run_demo(
     import optuna
     import torch
 
-    for name, value in (("n_trials", n_trials), ("n_jobs", n_jobs)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    check_int("n_trials", n_trials, low=1)
+    check_int("n_jobs", n_jobs, low=1)
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(

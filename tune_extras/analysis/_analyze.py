@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from tune_extras._validation import check_int
 from tune_extras.analysis._bounds import Bounds, resolve_bounds
 from tune_extras.analysis._randomness import SamplingCheck, sampling_check
 from tune_extras.analysis._report import Extrapolation, StudyReport, TuningCurve
@@ -112,12 +113,9 @@ def analyze(
         >>> report.effective_dimension
         1
     """
-    if isinstance(extra_trials, bool) or not isinstance(extra_trials, int) or extra_trials < 1:
-        raise ValueError(f"extra_trials must be an int >= 1, got {extra_trials!r}")
-    if horizon is not None and (
-        isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1
-    ):
-        raise ValueError(f"horizon must be an int >= 1, got {horizon!r}")
+    check_int("extra_trials", extra_trials, low=1)
+    if horizon is not None:
+        check_int("horizon", horizon, low=1)
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
     study, table = _load(source, study_name, objective)

@@ -14,6 +14,7 @@ from optuna.search_space import intersection_search_space
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
+from tune_extras._validation import check_int
 from tune_extras.optuna._random_share import random_law_draw
 from tune_extras.optuna._search_space import encode_trials, search_space_from_distributions
 from tune_extras.samplers._multi_fidelity import State, TrainingSet, training_set
@@ -110,10 +111,10 @@ class MultiFidelitySampler(BaseSampler):
         min_bandwidth: float = 1e-3,
         seed: int | None = None,
     ) -> None:
-        _check_int("n_startup_trials", n_startup_trials, 0)
+        check_int("n_startup_trials", n_startup_trials, low=0)
         if min_points is not None:
-            _check_int("min_points", min_points, 3)
-        _check_int("n_candidates", n_candidates, 1)
+            check_int("min_points", min_points, low=3)
+        check_int("n_candidates", n_candidates, low=1)
         if not 0.0 < gamma < 1.0:
             raise ValueError(f"gamma must be in (0, 1), got {gamma!r}")
         if not 0.0 <= random_fraction <= 1.0:
@@ -233,11 +234,6 @@ class MultiFidelitySampler(BaseSampler):
     ) -> Any:
         rng = self._rng(trial, zlib.crc32(param_name.encode()))
         return random_law_draw(param_distribution, rng)
-
-
-def _check_int(name: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
 
 
 __all__ = ["MultiFidelitySampler"]

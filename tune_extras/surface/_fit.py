@@ -23,6 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
+from tune_extras._validation import check_int
 from tune_extras.surface._dimension import TailFit, fit_tail
 from tune_extras.surface._distributions import Direction, _check_direction
 from tune_extras.surface._intervals import bartlett_factor, best_interval, profile_bound
@@ -138,11 +139,9 @@ def _check(
     direction = _check_direction(direction_name)
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    for name, count in (("n_boot", n_boot), ("n_worse", n_worse)):
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise ValueError(f"{name} must be an int >= 0, got {count!r}")
-    if isinstance(max_dimension, bool) or not isinstance(max_dimension, int) or max_dimension < 1:
-        raise ValueError(f"max_dimension must be an int >= 1, got {max_dimension!r}")
+    check_int("n_boot", n_boot, low=0)
+    check_int("n_worse", n_worse, low=0)
+    check_int("max_dimension", max_dimension, low=1)
     return direction
 
 
