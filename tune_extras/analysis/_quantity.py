@@ -61,9 +61,3 @@ class Quantity:
             "level": self.level,
             "notes": list(self.notes),
         }
-
-
-def finite_or_none(value: float | None) -> float | None:
-    if value is None or not math.isfinite(value):
-        return None
-    return float(value)

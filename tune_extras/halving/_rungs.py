@@ -25,7 +25,7 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from tune_extras._validation import check_int, check_real, parse_direction
+from tune_extras._validation import check_int, check_real, loss_sign, parse_direction
 
 Report = tuple[float, float]  # (step, value)
 TrialKey = TypeVar("TrialKey", bound=Hashable)
@@ -104,10 +104,6 @@ def latest_steps(steps: Iterable[float]) -> tuple[float, float]:
     return distinct[-1], distinct[-2] if len(distinct) > 1 else -math.inf
 
 
-def _sign(direction: str) -> float:
-    return 1.0 if parse_direction(direction) == "minimize" else -1.0
-
-
 def is_promotable(
     value: float, competing: Iterable[float], reduction_factor: int, direction: str
 ) -> bool:
@@ -116,7 +112,7 @@ def is_promotable(
     ``competing`` holds the values recorded at the rung, ``value`` included; non-finite ones are
     left out (they are never recorded). Ties go to the trial. A non-finite ``value`` is not.
     """
-    sign = _sign(direction)
+    sign = loss_sign(direction)
     if not math.isfinite(value):
         return False
     losses = sorted(sign * v for v in competing if math.isfinite(v))
@@ -195,7 +191,7 @@ def promotion_candidate(
     to the best ``max(1, n_k // eta)``, so that the top rungs, which few trials reach, still promote
     their best trial (as the stopping variant does) instead of starving.
     """
-    sign = _sign(direction)
+    sign = loss_sign(direction)
     for rung in sorted(set(paused.values()), reverse=True):
         at = rungs.step(rung)
         recorded = [
