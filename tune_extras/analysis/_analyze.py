@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from tune_extras._validation import check_int
+from tune_extras._validation import check_int, loss_sign
 from tune_extras.analysis._bounds import Bounds, resolve_bounds
 from tune_extras.analysis._randomness import SamplingCheck, sampling_check
 from tune_extras.analysis._report import Extrapolation, StudyReport, TuningCurve
@@ -375,7 +375,7 @@ def _pruning_notes(sample: Sample, direction: str, fit: NearOptimumFit) -> list[
 def _pruned_inside(sample: Sample, direction: str, fit: NearOptimumFit) -> int:
     """Pruned trials whose recorded value (where their curve stood when stopped) is already
     inside the fitted tail."""
-    sign = 1.0 if direction == "minimize" else -1.0
+    sign = loss_sign(direction)
     return int(np.sum(sign * sample.pruned_last <= sign * fit.threshold))
 
 

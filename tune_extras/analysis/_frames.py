@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from tune_extras._validation import loss_sign
 from tune_extras.analysis._quantity import Quantity
 from tune_extras.analysis._sample import select_sample
 
@@ -164,7 +165,7 @@ def trials(report: StudyReport) -> pd.DataFrame:
     out["steps"] = [len(c) for c in curves]
     out["last_step"] = [max(c) if c else None for c in curves]
     if report.fit is not None:
-        sign = 1.0 if report.direction == "minimize" else -1.0
+        sign = loss_sign(report.direction)
         rows = select_sample(table).rows
         sampled = out.index.isin(rows.index if rows is not None else out.index)
         done = sampled & out["state"].eq("COMPLETE") & np.isfinite(out["value"])
@@ -236,7 +237,7 @@ def tail(report: StudyReport, points: int = 120) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     sample = select_sample(report.trials)
     y = sample.values
-    sign = 1.0 if report.direction == "minimize" else -1.0
+    sign = loss_sign(report.direction)
     best = float(sign * np.min(sign * y))
     grid = np.linspace(best, fit.threshold, points)
     total = float(fit.n_trials)

@@ -6,6 +6,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
+from tune_extras._validation import loss_sign
+
 FloatArray = NDArray[np.float64]
 
 
@@ -16,7 +18,7 @@ def empirical_tuning_curve(values: ArrayLike, n: ArrayLike, direction: str) -> F
     ``E[min of n] = sum_i v_(i) [(1 - (i - 1)/N)^n - (1 - i/N)^n]``; mirrored for a score.
     """
     y = np.asarray(values, dtype=np.float64)
-    sign = 1.0 if direction == "minimize" else -1.0
+    sign = loss_sign(direction)
     losses = np.sort(sign * y)
     big_n = losses.size
     i = np.arange(1, big_n + 1)
@@ -39,7 +41,7 @@ def empirical_median_tuning_curve(
     counterpart of the fitted median curve.
     """
     y = np.asarray(values, dtype=np.float64)
-    sign = 1.0 if direction == "minimize" else -1.0
+    sign = loss_sign(direction)
     losses = np.sort(sign * y)
     total = losses.size + n_worse
     n = np.asarray(n, dtype=np.float64)
@@ -60,6 +62,6 @@ def improvement_trend(values: ArrayLike, direction: str) -> tuple[float, float]:
     i.i.d., which the near-optimum theory assumes.
     """
     y = np.asarray(values, dtype=np.float64)
-    sign = -1.0 if direction == "minimize" else 1.0
+    sign = -loss_sign(direction)
     result = stats.kendalltau(np.arange(y.size), sign * y, alternative="greater")
     return float(result.statistic), float(result.pvalue)

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from tune_extras._validation import loss_sign
 from tune_extras.analysis._bounds import Bounds
 from tune_extras.analysis._quantity import MAX_TRIALS, Quantity, fmt, fmt_trials
 from tune_extras.surface import GOF_LEVEL, NearOptimumFit
@@ -72,7 +73,7 @@ class _Space:
     """Loss-unit helpers: sign, bounds, envelope and side words for one direction."""
 
     def __init__(self, y: np.ndarray, direction: str, bounds: Bounds, n_worse: int = 0) -> None:
-        self.s = 1.0 if direction == "minimize" else -1.0
+        self.s = loss_sign(direction)
         self.word = "loss" if direction == "minimize" else "score"
         u = self.s * y
         self.best, self.worst = float(u.min()), float(u.max())

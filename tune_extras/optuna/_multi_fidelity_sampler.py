@@ -14,7 +14,7 @@ from optuna.search_space import intersection_search_space
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from tune_extras._validation import check_int
+from tune_extras._validation import check_int, loss_sign
 from tune_extras.optuna._random_share import random_law_draw
 from tune_extras.optuna._search_space import encode_trials, search_space_from_distributions
 from tune_extras.samplers._multi_fidelity import State, TrainingSet, training_set
@@ -183,7 +183,7 @@ class MultiFidelitySampler(BaseSampler):
         direction: StudyDirection,
         rng: np.random.Generator,
     ) -> dict[str, Any] | None:
-        sign = -1.0 if direction == StudyDirection.MAXIMIZE else 1.0
+        sign = loss_sign(direction)
         curves = [{float(s): sign * v for s, v in t.intermediate_values.items()} for t in trials]
         states: list[State] = [_STATES[t.state] for t in trials]  # type: ignore[misc]
         finals = [
